@@ -1,0 +1,61 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from core.config import PROJECT_ROOT, load_config
+from core.extensions import db, limiter
+
+
+def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; never migrates, seeds or queries the database."""
+    config = load_config()
+    if config_override:
+        config.update(config_override)
+    app = Flask(
+        "core",
+        instance_path=config["INSTANCE_PATH"],
+        static_folder=str(PROJECT_ROOT / "static"),
+        static_url_path="/static",
+    )
+    app.config.update(config)
+
+    from core import errors, i18n, jobs, observability, realtime, templating
+    from core.accounts import auth, oidc
+
+    db.init_app(app)
+    i18n.init_i18n(app)
+    auth.init_auth(app)
+    limiter.init_app(app)
+    errors.init_errors(app)
+    templating.init_templating(app)
+    observability.init_observability(app)
+    jobs.init_jobs(app)
+    realtime.init_realtime(app)
+    oidc.init_oidc(app)
+
+    for blueprint in _blueprints():
+        app.register_blueprint(blueprint)
+    _register_event_handlers()
+    return app
+
+
+def _register_event_handlers() -> None:
+    """Import the Socket.IO handlers of every domain (they register room kinds)."""
+    import series.events  # noqa: F401
+
+
+def _blueprints() -> list[Any]:
+    """Every blueprint, in one explicit list."""
+    from core.accounts.views import bp as accounts
+    from core.api import bp as api
+    from core.home import bp as home
+    from core.observability import bp as observability
+    from series.api import bp as series_api
+    from series.views import bp as series
+
+    return [home, accounts, observability, api, series, series_api]

@@ -1,0 +1,139 @@
+"""Database: declarative base, naming convention, shared column types and the session."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, mapped_column, scoped_session, sessionmaker
+from werkzeug.exceptions import NotFound
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+#: One naming convention, so migrations name constraints the same on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Timezone-aware datetimes stored as UTC on every backend (SQLite has no timezone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+intpk = Annotated[int, mapped_column(primary_key=True)]
+str80 = Annotated[str, mapped_column(sa.String(80))]
+str200 = Annotated[str, mapped_column(sa.String(200))]
+long_text = Annotated[str, mapped_column(sa.Text)]
+timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime())]
+
+
+def utcnow() -> dt.datetime:
+    """Current time, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Base class of every model."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime(), str: sa.String(255)}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Foreign keys, WAL, and real transactions (so SAVEPOINT and transactional DDL work)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # pysqlite's own transaction handling breaks SAVEPOINT: take it over (SQLAlchemy docs).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # IMMEDIATE takes the write lock up front, so concurrent writers queue instead of
+        # failing with "database is locked" half-way through a transaction.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+M = TypeVar("M", bound=Base)
+
+
+class Database:
+    """Engine and scoped session bound to the Flask app; removed at the end of each context."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.session: scoped_session[sa.orm.Session] = scoped_session(
+            sessionmaker(expire_on_commit=False)
+        )
+
+    def init_app(self, app: Flask) -> None:
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        self.engine = create_engine(url)
+        self.session.remove()
+        self.session.configure(bind=self.engine)
+        app.extensions["database"] = self
+        app.teardown_appcontext(self._teardown)
+
+    def _teardown(self, exc: BaseException | None) -> None:
+        self.session.remove()
+
+    def get_or_404(self, model: type[M], ident: Any) -> M:
+        """The row with this primary key, or a 404."""
+        obj = self.session.get(model, ident)
+        if obj is None:
+            raise NotFound()
+        return obj
+
+    def first_or_404(self, statement: sa.Select[tuple[M]]) -> M:
+        """The first row of a select, or a 404."""
+        obj = self.session.scalars(statement).first()
+        if obj is None:
+            raise NotFound()
+        return obj
+
+    def scalars(self, statement: sa.Select[tuple[M]]) -> Sequence[M]:
+        """All rows of a select of one entity."""
+        return self.session.scalars(statement).all()
+
+
+def create_engine(url: str) -> Engine:
+    """An engine with sane pool settings for the backend."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+db = Database()

@@ -1,0 +1,9 @@
+"""Every model, imported once so the metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+from core.accounts import models as accounts  # noqa: F401
+from core.db import Base
+from series import models as series  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,50 @@
+"""`experts seed demo`: demo content for every domain, idempotent."""
+
+from __future__ import annotations
+
+import logging
+
+from core.accounts.models import Role
+from core.accounts.services import create_user, get_user_by_email
+from core.clock import now
+from core.db import db
+from series.seed import seed_catalogue
+
+logger = logging.getLogger(__name__)
+
+#: Local demo accounts (documented in the README); never loaded in production.
+DEMO_PASSWORD = "demo-experts-2026"  # noqa: S105 -- public demo password, local only
+DEMO_USERS: list[tuple[str, str, Role]] = [
+    ("admin@experts.test", "Admin démo", Role.ADMIN),
+    ("editrice@experts.test", "Éditrice démo", Role.EDITOR),
+    ("moderateur@experts.test", "Modérateur démo", Role.MODERATOR),
+    ("partenaire@experts.test", "Partenaire démo (Office de tourisme)", Role.PARTNER),
+    ("habitante@experts.test", "Habitante de Chauvigny", Role.RESIDENT),
+    ("camille@experts.test", "Camille", Role.VIEWER),
+    ("hugo@experts.test", "Hugo", Role.VIEWER),
+    ("lea@experts.test", "Léa", Role.VIEWER),
+]
+
+
+def seed_users() -> list[str]:
+    """The demo accounts that are missing."""
+    created = []
+    for email, name, role in DEMO_USERS:
+        if get_user_by_email(db.session, email) is None:
+            user = create_user(db.session, email, DEMO_PASSWORD, display_name=name, role=role)
+            user.email_verified = True
+            created.append(f"user {email}")
+    return created
+
+
+def seed_demo() -> list[str]:
+    """Load the demo content; returns what was created (empty the second time)."""
+    from flask import current_app
+
+    if current_app.config["EXPERTS_ENV"] == "production":
+        raise RuntimeError("the demo seed is not for production")
+    created = seed_users()
+    created += seed_catalogue(db.session, now())
+    db.session.commit()
+    logger.info("demo seed: %d objects created", len(created))
+    return created or ["demo content already present: nothing changed"]

@@ -1,0 +1,63 @@
+"""Pages of the catalogue: seasons, a season, an episode."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from core.clock import now
+from core.db import db
+from core.errors import ApiError
+from core.i18n import gettext as _
+from series import services
+
+bp = Blueprint("series", __name__, template_folder="templates")
+
+
+@bp.route("/saisons")
+def seasons() -> ResponseReturnValue:
+    """The 12 seasons, one per département."""
+    current = now()
+    return render_template(
+        "series/seasons.html",
+        seasons=services.list_seasons(db.session),
+        released=services.released_counts(db.session, current),
+    )
+
+
+@bp.route("/saisons/<int:number>")
+def season(number: int) -> ResponseReturnValue:
+    """A season: its released episodes and the countdown to the next ones."""
+    found = services.get_season(db.session, number)
+    if found is None:
+        raise ApiError(404, "not_found", _("Saison introuvable."))
+    current = now()
+    return render_template(
+        "series/season.html",
+        season=found,
+        episodes=services.visible_episodes(db.session, found, current_user, current),
+        upcoming=[
+            e
+            for e in services.upcoming_episodes(db.session, found, current)
+            if not services.can_see_unreleased(current_user)
+        ],
+        now=current,
+    )
+
+
+@bp.route("/episodes/<int:episode_id>")
+def episode(episode_id: int) -> ResponseReturnValue:
+    """An episode page (404 before release, except for editors)."""
+    current = now()
+    found = services.get_visible_episode(db.session, episode_id, current_user, current)
+    if found is None:
+        raise ApiError(404, "not_found", _("Épisode introuvable."))
+    previous, following = services.neighbours(db.session, found, current_user, current)
+    return render_template(
+        "series/episode.html",
+        episode=found,
+        previous=previous,
+        following=following,
+        released=found.is_released(current),
+    )
