@@ -22,6 +22,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from core.app import create_app
 from core.config import normalise_database_url
 from core.db import create_engine, db as database
+from core.extensions import limiter
 from core.migrate import upgrade
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -84,7 +85,6 @@ def app_config(database_url: str, redis_url: str | None, tmp_path: Path) -> dict
         "REDIS_URL": redis_url,
         # A fresh namespace per test: rate limits and counters never leak between tests.
         "REDIS_KEY_PREFIX": f"experts-test:{uuid.uuid4().hex[:8]}:",
-        "RATELIMIT_KEY_PREFIX": f"experts-test:{uuid.uuid4().hex[:8]}:rl",
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # The in-process test client cannot use a message queue; live tests cover it.
         "SOCKETIO_MESSAGE_QUEUE": False,
@@ -102,17 +102,28 @@ def app_config(database_url: str, redis_url: str | None, tmp_path: Path) -> dict
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     """The application, with every database change of the test rolled back."""
     flask_app = create_app(app_config)
+    with flask_app.app_context():
+        # The limiter is module-level; its Redis counters would carry over between tests.
+        limiter.reset()
     assert database.engine is not None
     connection = database.engine.connect()
     transaction = connection.begin()
     database.session.remove()
     database.session.configure(bind=connection, join_transaction_mode="create_savepoint")
-    with flask_app.app_context():
-        yield flask_app
+    # No app context is held here: a test request would reuse it, and share `g`, across
+    # requests. Tests and factories push their own (`app_context` fixture or `with`).
+    yield flask_app
     database.session.remove()
     transaction.rollback()
     connection.close()
     database.engine.dispose()
+
+
+@pytest.fixture
+def app_context(app: Flask) -> Iterator[None]:
+    """An app context for tests that call services directly (no request made inside)."""
+    with app.app_context():
+        yield
 
 
 @pytest.fixture
@@ -168,45 +179,59 @@ def auth(client: FlaskClient) -> AuthActions:
 
 
 @pytest.fixture
-def make_user(db: Any) -> Callable[..., Any]:
+def make_user(app: Flask, db: Any) -> Callable[..., Any]:
     """Factory: a user with the test password and a role."""
     from core.accounts.models import Role
     from core.accounts.services import create_user
 
     def factory(email: str | None = None, role: str = "viewer", **kwargs: Any) -> Any:
-        user = create_user(
-            db.session,
-            email or f"user-{uuid.uuid4().hex[:8]}@example.test",
-            kwargs.pop("password", AuthActions.password),
-            role=Role(role),
-            **kwargs,
-        )
-        db.session.commit()
+        with app.app_context():
+            user = create_user(
+                db.session,
+                email or f"user-{uuid.uuid4().hex[:8]}@example.org",
+                kwargs.pop("password", AuthActions.password),
+                role=Role(role),
+                **kwargs,
+            )
+            db.session.commit()
         return user
 
     return factory
 
 
 @pytest.fixture
-def make_token(db: Any) -> Callable[[Any], str]:
+def make_token(app: Flask, db: Any) -> Callable[[Any], str]:
     """Factory: a clear API token for a user."""
     from core.accounts.services import issue_api_token
 
     def factory(user: Any) -> str:
-        _token, clear = issue_api_token(db.session, user, "test")
-        db.session.commit()
+        with app.app_context():
+            _token, clear = issue_api_token(db.session, db.session.merge(user), "test")
+            db.session.commit()
         return clear
 
     return factory
 
 
 @pytest.fixture
-def seeded(db: Any) -> Any:
+def seeded(app: Flask, db: Any) -> Any:
     """The demo content."""
     from core.seed import seed_demo
 
-    seed_demo()
+    with app.app_context():
+        seed_demo()
     return db
+
+
+@pytest.fixture
+def pilot(seeded: Any) -> dict[int, int]:
+    """Episode number -> id of the seeded pilot season (1–3 released, 4–6 upcoming)."""
+    from series.models import Episode, Season
+
+    rows = seeded.session.execute(
+        sa.select(Episode.number, Episode.id).join(Season).where(Season.number == 1)
+    )
+    return {int(number): int(ident) for number, ident in rows}
 
 
 @pytest.fixture

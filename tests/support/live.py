@@ -1,0 +1,121 @@
+"""Real `experts serve` processes for tests that cross process boundaries."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveEnvironment:
+    """Environment variables of a throw-away deployment (its own database and Redis keys)."""
+
+    env: dict[str, str]
+    instance: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def experts(self, *args: str, stdin: str | None = None, check: bool = True
+                ) -> subprocess.CompletedProcess[str]:
+        """Run an `experts` command in this deployment."""
+        return subprocess.run(
+            [sys.executable, "-m", "core.cli", *args],
+            env=self.env, cwd=REPO_ROOT, input=stdin, capture_output=True, text=True,
+            timeout=120, check=check,
+        )
+
+    def serve(self) -> str:
+        """Start one server process; returns its base URL once /healthz answers."""
+        port = free_port()
+        log = (self.instance / f"serve-{port}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
+            env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_of(port)}")
+            try:
+                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                    return url
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log_of(port)}")
+
+    def log_of(self, port: int) -> str:
+        return (self.instance / f"serve-{port}.log").read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def live_environment(tmp_path: Path, redis_url: str | None, postgres_url: str | None = None
+                     ) -> Iterator[LiveEnvironment]:
+    """A migrated, seeded deployment on its own SQLite file or PostgreSQL schema."""
+    schema = None
+    if postgres_url:
+        schema = f"live_{uuid.uuid4().hex[:10]}"
+        engine = sa.create_engine(postgres_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        database_url = f"{postgres_url}?options=-csearch_path%3D{schema}"
+    else:
+        database_url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update({
+        "EXPERTS_ENV": "development",
+        "EXPERTS_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "live-test-secret",
+        "REDIS_KEY_PREFIX": f"experts-live:{uuid.uuid4().hex[:8]}:",
+        "PYTHONWARNINGS": "ignore",
+    })
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    live = LiveEnvironment(env=env, instance=tmp_path)
+    try:
+        live.experts("db", "upgrade")
+        live.experts("seed", "demo")
+        yield live
+    finally:
+        live.stop()
+        if schema and postgres_url:
+            engine = sa.create_engine(postgres_url)
+            with engine.begin() as connection:
+                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
