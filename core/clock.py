@@ -14,5 +14,5 @@ def now() -> dt.datetime:
     if has_app_context():
         clock = current_app.config.get("CLOCK")
         if clock is not None:
-            return clock()  # type: ignore[no-any-return]
+            return clock()
     return utcnow()

@@ -11,8 +11,13 @@ from core.config import ConfigError
 
 
 def _app() -> Flask:
+    """The current app when one is active (tests), else a new one from the environment."""
+    from flask import current_app, has_app_context
+
     from core.app import create_app
 
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         return create_app()
     except ConfigError as error:

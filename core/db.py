@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session, sessionmaker
 from werkzeug.exceptions import NotFound
 
 if TYPE_CHECKING:
@@ -93,20 +92,26 @@ class Database:
 
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.session: scoped_session[sa.orm.Session] = scoped_session(
+        #: One session per thread (per greenlet under gevent), removed at the end of a context.
+        self.registry: scoped_session[Session] = scoped_session(
             sessionmaker(expire_on_commit=False)
         )
+
+    @property
+    def session(self) -> Session:
+        """The current session (a proxy to this thread's session)."""
+        return cast(Session, self.registry)
 
     def init_app(self, app: Flask) -> None:
         url = app.config["SQLALCHEMY_DATABASE_URI"]
         self.engine = create_engine(url)
-        self.session.remove()
-        self.session.configure(bind=self.engine)
+        self.registry.remove()
+        self.registry.configure(bind=self.engine)
         app.extensions["database"] = self
         app.teardown_appcontext(self._teardown)
 
     def _teardown(self, exc: BaseException | None) -> None:
-        self.session.remove()
+        self.registry.remove()
 
     def get_or_404(self, model: type[M], ident: Any) -> M:
         """The row with this primary key, or a 404."""
@@ -114,17 +119,6 @@ class Database:
         if obj is None:
             raise NotFound()
         return obj
-
-    def first_or_404(self, statement: sa.Select[tuple[M]]) -> M:
-        """The first row of a select, or a 404."""
-        obj = self.session.scalars(statement).first()
-        if obj is None:
-            raise NotFound()
-        return obj
-
-    def scalars(self, statement: sa.Select[tuple[M]]) -> Sequence[M]:
-        """All rows of a select of one entity."""
-        return self.session.scalars(statement).all()
 
 
 def create_engine(url: str) -> Engine:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, current_app, g, redirect, request
+from flask import Blueprint, Flask, current_app, g, has_request_context, redirect, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user
@@ -19,6 +19,8 @@ bp = Blueprint("i18n", __name__)
 def select_locale() -> str:
     """Explicit choice (?lang=, cookie, account) first, then the browser, then French."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return str(languages[0])  # commands and jobs speak French
     for candidate in (
         request.args.get("lang"),
         request.cookies.get(LANG_COOKIE),

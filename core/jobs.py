@@ -36,7 +36,7 @@ def resolve(path: str) -> Callable[..., Any]:
     target: Any = importlib.import_module(module)
     for part in name.split("."):
         target = getattr(target, part)
-    return target  # type: ignore[no-any-return]
+    return target
 
 
 def execute(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -49,7 +49,7 @@ def execute(path: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         db.session.rollback()
         raise
     finally:
-        db.session.remove()
+        db.registry.remove()
 
 
 class JobQueue(Protocol):

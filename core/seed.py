@@ -15,14 +15,14 @@ logger = logging.getLogger(__name__)
 #: Local demo accounts (documented in the README); never loaded in production.
 DEMO_PASSWORD = "demo-experts-2026"  # noqa: S105 -- public demo password, local only
 DEMO_USERS: list[tuple[str, str, Role]] = [
-    ("admin@experts.test", "Admin démo", Role.ADMIN),
-    ("editrice@experts.test", "Éditrice démo", Role.EDITOR),
-    ("moderateur@experts.test", "Modérateur démo", Role.MODERATOR),
-    ("partenaire@experts.test", "Partenaire démo (Office de tourisme)", Role.PARTNER),
-    ("habitante@experts.test", "Habitante de Chauvigny", Role.RESIDENT),
-    ("camille@experts.test", "Camille", Role.VIEWER),
-    ("hugo@experts.test", "Hugo", Role.VIEWER),
-    ("lea@experts.test", "Léa", Role.VIEWER),
+    ("admin@experts.example", "Admin démo", Role.ADMIN),
+    ("editrice@experts.example", "Éditrice démo", Role.EDITOR),
+    ("moderateur@experts.example", "Modérateur démo", Role.MODERATOR),
+    ("partenaire@experts.example", "Partenaire démo (Office de tourisme)", Role.PARTNER),
+    ("habitante@experts.example", "Habitante de Chauvigny", Role.RESIDENT),
+    ("camille@experts.example", "Camille", Role.VIEWER),
+    ("hugo@experts.example", "Hugo", Role.VIEWER),
+    ("lea@experts.example", "Léa", Role.VIEWER),
 ]
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, request, url_for
-from flask_babel import format_datetime
+from flask_babel import format_datetime, gettext
 from flask_wtf.csrf import generate_csrf
 
 SITE_NAME = "Les Experts de Nouvelle-Aquitaine"
 
 
-def page_title(*parts: str) -> str:
-    """'Les Experts de Nouvelle-Aquitaine / Saison N / <title>'."""
-    return " / ".join([SITE_NAME, *[p for p in parts if p]])
+def page_title(*parts: str, error: bool = False) -> str:
+    """'Les Experts de Nouvelle-Aquitaine / Saison N / <title>', flagged when a form failed."""
+    title = " / ".join([SITE_NAME, *[p for p in parts if p]])
+    return gettext("Erreur : %(title)s", title=title) if error else title
 
 
 def init_templating(app: Flask) -> None:

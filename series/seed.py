@@ -110,9 +110,8 @@ def seed_catalogue(session: Session, now: dt.datetime) -> list[str]:
     session.flush()
     if pilot.premiere_at is None:
         # Three episodes out, three to come: the demo shows both states.
-        premiere = (now - dt.timedelta(weeks=2, days=1)).replace(
-            hour=18, minute=0, second=0, microsecond=0
-        )
+        local = (now - dt.timedelta(weeks=2, days=1)).astimezone(services.RELEASE_TIMEZONE)
+        premiere = local.replace(hour=18, minute=0, second=0, microsecond=0)
         services.schedule_season(pilot, premiere)
         pilot.episodes[-1].title_secret = True
         created.append("pilot schedule")

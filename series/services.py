@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -15,6 +16,8 @@ from series.models import Episode, Season
 logger = logging.getLogger(__name__)
 
 RELEASE_INTERVAL = dt.timedelta(weeks=1)
+#: Releases keep their wall-clock time in France across daylight-saving changes.
+RELEASE_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def can_see_unreleased(user: object) -> bool:
@@ -104,8 +107,11 @@ def neighbours(
 def schedule_season(season: Season, premiere_at: dt.datetime) -> None:
     """Set the premiere: episode k is released (k - 1) weeks after it."""
     season.premiere_at = premiere_at
+    local = premiere_at.astimezone(RELEASE_TIMEZONE)
     for episode in season.episodes:
-        episode.publish_at = premiere_at + (episode.number - 1) * RELEASE_INTERVAL
+        # Aware arithmetic in the local zone keeps 18:00 at 18:00 when the clocks change.
+        release = local + (episode.number - 1) * RELEASE_INTERVAL
+        episode.publish_at = release.astimezone(dt.UTC)
     logger.info("season %s scheduled from %s", season.number, premiere_at.isoformat())
 
 

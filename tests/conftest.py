@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask.testing import FlaskClient, FlaskCliRunner
+from flask.testing import FlaskClient
 
 from core.app import create_app
 from core.config import normalise_database_url
-from core.db import create_engine, db as database
+from core.db import create_engine
+from core.db import db as database
 from core.extensions import limiter
 from core.migrate import upgrade
 
@@ -45,7 +46,7 @@ def reset_postgres_schema(url: str, schema: str = "public") -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The test database, migrated from empty once per run."""
     configured = os.environ.get("DATABASE_URL")
     if configured:
@@ -57,7 +58,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     upgrade("head", url=url)
-    yield url
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -108,12 +109,12 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     assert database.engine is not None
     connection = database.engine.connect()
     transaction = connection.begin()
-    database.session.remove()
-    database.session.configure(bind=connection, join_transaction_mode="create_savepoint")
+    database.registry.remove()
+    database.registry.configure(bind=connection, join_transaction_mode="create_savepoint")
     # No app context is held here: a test request would reuse it, and share `g`, across
     # requests. Tests and factories push their own (`app_context` fixture or `with`).
     yield flask_app
-    database.session.remove()
+    database.registry.remove()
     transaction.rollback()
     connection.close()
     database.engine.dispose()
@@ -137,9 +138,24 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+class CommandRunner:
+    """Runs `experts` commands in-process, inside the test's app and transaction."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def invoke(self, *args: str, input: str | None = None) -> Any:
+        from click.testing import CliRunner
+
+        from core.commands import cli
+
+        with self.app.app_context():
+            return CliRunner().invoke(cli, list(args), input=input)
+
+
 @pytest.fixture
-def runner(app: Flask) -> FlaskCliRunner:
-    return app.test_cli_runner()
+def runner(app: Flask) -> CommandRunner:
+    return CommandRunner(app)
 
 
 _CSRF = re.compile(r'name="csrf-token" content="([^"]+)"')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from core.accounts.services import MIN_PASSWORD_LENGTH
@@ -50,7 +51,11 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Nom affiché"), validators=[_required, Length(max=80)])
     locale = SelectField(
         _l("Langue de l'interface"),
-        choices=[("", _l("Celle du navigateur")), ("fr", "Français"), ("en", "English")],
+        choices=[
+            SelectChoice("", _l("Celle du navigateur")),
+            SelectChoice("fr", "Français"),
+            SelectChoice("en", "English"),
+        ],
     )
 
 

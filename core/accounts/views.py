@@ -183,7 +183,7 @@ def reset_password(token: str) -> ResponseReturnValue:
 @login_required
 def account() -> ResponseReturnValue:
     """The signed-in user's profile, language and API tokens."""
-    user: User = current_user  # type: ignore[assignment]
+    user: User = current_user
     form = ProfileForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
         form.locale.data = user.locale or ""

@@ -52,8 +52,10 @@ def test_an_unreleased_episode_cannot_be_followed_by_a_viewer(socketio_client, p
     assert client.get_received() == []
 
 
-@pytest.mark.parametrize("payload", [None, "episode", {"episode": "1"}, {"nope": 1},
-                                     {"episode": 1, "poll": 2}, {"episode": True}])
+@pytest.mark.parametrize(
+    "payload",
+    [None, "episode", {"episode": "1"}, {"nope": 1}, {"episode": 1, "poll": 2}, {"episode": True}],
+)
 def test_malformed_joins_get_a_reason(socketio_client, seeded, payload):
     client = socketio_client()
     ack = client.emit("join", payload, callback=True)
@@ -63,13 +65,18 @@ def test_malformed_joins_get_a_reason(socketio_client, seeded, payload):
 
 
 @pytest.mark.live
-def test_an_emit_from_one_server_process_reaches_a_client_of_another(
-    tmp_path, live_redis_url
-):
+def test_an_emit_from_one_server_process_reaches_a_client_of_another(tmp_path, live_redis_url):
     postgres = os.environ.get("DATABASE_URL")
     with live_environment(tmp_path, live_redis_url, postgres) as live:
-        live.experts("users", "create", "fan@example.org", "--role", "viewer",
-                     "--password-stdin", stdin="un secret assez long\n")
+        live.experts(
+            "users",
+            "create",
+            "fan@example.org",
+            "--role",
+            "viewer",
+            "--password-stdin",
+            stdin="un secret assez long\n",
+        )
         token = live.experts("users", "token", "fan@example.org").stdout.strip()
         server_a, server_b = live.serve(), live.serve()
         events: queue.Queue[dict] = queue.Queue()

@@ -33,13 +33,19 @@ class LiveEnvironment:
     instance: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
-    def experts(self, *args: str, stdin: str | None = None, check: bool = True
-                ) -> subprocess.CompletedProcess[str]:
+    def experts(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run an `experts` command in this deployment."""
         return subprocess.run(
             [sys.executable, "-m", "core.cli", *args],
-            env=self.env, cwd=REPO_ROOT, input=stdin, capture_output=True, text=True,
-            timeout=120, check=check,
+            env=self.env,
+            cwd=REPO_ROOT,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
         )
 
     def serve(self) -> str:
@@ -48,7 +54,10 @@ class LiveEnvironment:
         log = (self.instance / f"serve-{port}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "core.cli", "serve", "--port", str(port)],
-            env=self.env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         log.close()
         self.processes.append(process)
@@ -80,8 +89,9 @@ class LiveEnvironment:
 
 
 @contextmanager
-def live_environment(tmp_path: Path, redis_url: str | None, postgres_url: str | None = None
-                     ) -> Iterator[LiveEnvironment]:
+def live_environment(
+    tmp_path: Path, redis_url: str | None, postgres_url: str | None = None
+) -> Iterator[LiveEnvironment]:
     """A migrated, seeded deployment on its own SQLite file or PostgreSQL schema."""
     schema = None
     if postgres_url:
@@ -94,17 +104,18 @@ def live_environment(tmp_path: Path, redis_url: str | None, postgres_url: str | 
     else:
         database_url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
     env = {
-        key: value for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL")
+        key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")
     }
-    env.update({
-        "EXPERTS_ENV": "development",
-        "EXPERTS_INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "live-test-secret",
-        "REDIS_KEY_PREFIX": f"experts-live:{uuid.uuid4().hex[:8]}:",
-        "PYTHONWARNINGS": "ignore",
-    })
+    env.update(
+        {
+            "EXPERTS_ENV": "development",
+            "EXPERTS_INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "live-test-secret",
+            "REDIS_KEY_PREFIX": f"experts-live:{uuid.uuid4().hex[:8]}:",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     if redis_url:
         env["REDIS_URL"] = redis_url
     live = LiveEnvironment(env=env, instance=tmp_path)

@@ -12,7 +12,6 @@ from alembic import op
 
 import core.db
 
-
 revision = "5061c45691cd"
 down_revision = None
 branch_labels = None

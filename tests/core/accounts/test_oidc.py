@@ -71,8 +71,9 @@ def test_first_login_creates_the_account_and_the_second_finds_it(client, db, pro
     client.post("/deconnexion", data={"csrf_token": _csrf(client)})
     callback = complete_login(start_login(client), login="zoe")
     assert client.get(callback.removeprefix("http://localhost")).status_code == 302
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(User)
-                              .where(User.email == "zoe@example.test"))
+    count = db.session.scalar(
+        sa.select(sa.func.count()).select_from(User).where(User.email == "zoe@example.test")
+    )
     assert count == 1
 
 

@@ -69,15 +69,17 @@ def test_tokens_are_created_and_revoked_from_the_account_page(client, auth, make
 
     user = make_user()
     auth.login(user.email)
-    response = client.post("/compte/jetons",
-                           data={"label": "mon intégration", "csrf_token": csrf_token(client)})
+    response = client.post(
+        "/compte/jetons", data={"label": "mon intégration", "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 302
     page = client.get("/compte").get_data(as_text=True)
     assert "Copiez-le maintenant" in page
     token = db.session.scalar(sa.select(ApiToken).where(ApiToken.user_id == user.id))
     assert token.prefix in page
-    response = client.post(f"/compte/jetons/{token.id}/revoquer",
-                           data={"csrf_token": csrf_token(client)})
+    response = client.post(
+        f"/compte/jetons/{token.id}/revoquer", data={"csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(ApiToken, token.id).revoked_at is not None
@@ -90,6 +92,7 @@ def test_a_user_cannot_revoke_someone_elses_token(client, auth, make_user, make_
     make_token(owner)
     token_id = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == owner.id))
     auth.login(make_user().email)
-    response = client.post(f"/compte/jetons/{token_id}/revoquer",
-                           data={"csrf_token": csrf_token(client)})
+    response = client.post(
+        f"/compte/jetons/{token_id}/revoquer", data={"csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 404

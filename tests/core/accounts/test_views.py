@@ -12,11 +12,16 @@ from core.accounts.models import User
 from tests.conftest import AuthActions, csrf_token
 
 
-def signup(client, email_address="nouvelle@example.org", password="un mot de passe sûr",
-           **extra):
+def signup(client, email_address="nouvelle@example.org", password="un mot de passe sûr", **extra):
     token = csrf_token(client, "/inscription")
-    data = {"email": email_address, "display_name": "Nouvelle", "password": password,
-            "confirm": password, "csrf_token": token, **extra}
+    data = {
+        "email": email_address,
+        "display_name": "Nouvelle",
+        "password": password,
+        "confirm": password,
+        "csrf_token": token,
+        **extra,
+    }
     return client.post("/inscription", data=data)
 
 
@@ -93,8 +98,11 @@ def test_a_post_with_a_forged_csrf_token_is_refused(client, make_user):
     client.get("/connexion")
     response = client.post(
         "/connexion",
-        data={"email": "erin@example.org", "password": AuthActions.password,
-              "csrf_token": "forged-token"},
+        data={
+            "email": "erin@example.org",
+            "password": AuthActions.password,
+            "csrf_token": "forged-token",
+        },
     )
     assert response.status_code == 400
     assert client.get("/compte").status_code == 302
@@ -111,8 +119,9 @@ def test_csrf_error_is_json_on_the_api(client, seeded):
 def test_logins_are_rate_limited(client, app, make_user):
     make_user("frank@example.org")
     auth = AuthActions(client)
-    statuses = [auth.login("frank@example.org", f"mauvais {i:02d} essai").status_code
-                for i in range(7)]
+    statuses = [
+        auth.login("frank@example.org", f"mauvais {i:02d} essai").status_code for i in range(7)
+    ]
     assert statuses[:5] == [401] * 5
     assert statuses[5] == 429
     limited = auth.login("frank@example.org")
@@ -130,8 +139,9 @@ def _last_mail(app) -> email.message.Message:
 def test_password_reset_by_email_is_single_use(client, app, make_user, auth):
     make_user("gina@example.org")
     token = csrf_token(client, "/mot-de-passe-oublie")
-    response = client.post("/mot-de-passe-oublie",
-                           data={"email": "gina@example.org", "csrf_token": token})
+    response = client.post(
+        "/mot-de-passe-oublie", data={"email": "gina@example.org", "csrf_token": token}
+    )
     assert response.status_code == 302
     message = _last_mail(app)
     assert message["To"] == "gina@example.org"
@@ -142,8 +152,9 @@ def test_password_reset_by_email_is_single_use(client, app, make_user, auth):
     assert page.status_code == 200
     token = csrf_token(client, link)
     new_password = "un tout nouveau secret"
-    response = client.post(link, data={"password": new_password, "confirm": new_password,
-                                       "csrf_token": token})
+    response = client.post(
+        link, data={"password": new_password, "confirm": new_password, "csrf_token": token}
+    )
     assert response.status_code == 302
     auth.logout()
     assert auth.login("gina@example.org", new_password).status_code == 302
@@ -153,8 +164,9 @@ def test_password_reset_by_email_is_single_use(client, app, make_user, auth):
 
 def test_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same(client, app):
     token = csrf_token(client, "/mot-de-passe-oublie")
-    response = client.post("/mot-de-passe-oublie",
-                           data={"email": "inconnu@example.org", "csrf_token": token})
+    response = client.post(
+        "/mot-de-passe-oublie", data={"email": "inconnu@example.org", "csrf_token": token}
+    )
     assert response.status_code == 302
     assert not list(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))
 
