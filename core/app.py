@@ -46,6 +46,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
 
 def _register_event_handlers() -> None:
     """Import the Socket.IO handlers of every domain (they register room kinds)."""
+    import series.episodes.events
     import series.events  # noqa: F401
 
 
@@ -56,6 +57,17 @@ def _blueprints() -> list[Any]:
     from core.home import bp as home
     from core.observability import bp as observability
     from series.api import bp as series_api
+    from series.episodes.media_views import bp as media
+    from series.feeds import bp as feeds
     from series.views import bp as series
 
-    return [home, accounts, observability, api, series, series_api]
+    return [
+        home,
+        accounts,
+        observability,
+        api,
+        series,
+        series_api,
+        media,
+        feeds,
+    ]

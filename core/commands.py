@@ -51,8 +51,21 @@ def serve(host: str, port: int) -> None:
     app = _app()
     _require_services(app)
     _check_schema(app)
+    _resume_jobs(app)
     click.echo(f"Serving on http://{host}:{port}", err=True)
     socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
+
+
+def _resume_jobs(app: Flask) -> None:
+    """Jobs a dead process left queued or running are queued again, never stuck silently."""
+    from core.clock import now
+    from core.db import db as database
+    from series.episodes.services import resume_interrupted_jobs
+
+    with app.app_context():
+        count = resume_interrupted_jobs(database.session, now())
+    if count:
+        click.echo(f"{count} interrupted job(s) queued again", err=True)
 
 
 def _check_schema(app: Flask) -> None:
@@ -76,6 +89,8 @@ def worker(burst: bool) -> None:
     configure_logging()
     app = _app()
     _require_services(app)
+    if app.config["REDIS_URL"]:
+        _resume_jobs(app)
     try:
         run_worker(app, burst=burst)
     except RuntimeError as error:
@@ -118,14 +133,15 @@ def seed() -> None:
 
 
 @seed.command("demo")
-def seed_demo() -> None:
+@click.option("--no-media", is_flag=True, help="Skip the generated demo videos.")
+def seed_demo(no_media: bool) -> None:
     """Load the demo content; running it twice changes nothing."""
     from core.seed import seed_demo as run
 
     app = _app()
     _require_services(app)
     with app.app_context():
-        summary = run()
+        summary = run(media=not no_media)
     for line in summary:
         click.echo(line, err=True)
 
@@ -199,3 +215,12 @@ def users_revoke_tokens(email: str) -> None:
             revoke_api_token(token)
         database.session.commit()
         click.echo(f"revoked {len(user.tokens)} token(s)", err=True)
+
+
+def _register_domain_commands() -> None:
+    from series.episodes.cli import episodes_cli
+
+    cli.add_command(episodes_cli)
+
+
+_register_domain_commands()

@@ -132,6 +132,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Europe/Paris",
         "LANGUAGES": ("fr", "en"),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(64 * 1024 * 1024))),
+        #: Largest master an editor may upload (resumable upload, bytes).
+        "UPLOAD_MAX_SIZE": int(env.get("UPLOAD_MAX_SIZE", str(8 * 1024**3))),
+        "MEDIA_MAX_DURATION": float(env.get("MEDIA_MAX_DURATION", "1200")),
+        "MEDIA_MAX_WIDTH": int(env.get("MEDIA_MAX_WIDTH", "4096")),
+        "MEDIA_MAX_HEIGHT": int(env.get("MEDIA_MAX_HEIGHT", "2160")),
         #: argon2 cost; tests lower it so the suite stays fast.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,

@@ -79,9 +79,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        # IMMEDIATE takes the write lock up front, so concurrent writers queue instead of
-        # failing with "database is locked" half-way through a transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Deferred: a transaction takes the write lock at its first write, so readers (WAL)
+        # never wait behind a long transaction; writers wait up to busy_timeout.
+        conn.exec_driver_sql("BEGIN")
 
 
 M = TypeVar("M", bound=Base)

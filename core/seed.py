@@ -37,14 +37,21 @@ def seed_users() -> list[str]:
     return created
 
 
-def seed_demo() -> list[str]:
-    """Load the demo content; returns what was created (empty the second time)."""
+def seed_demo(media: bool = False) -> list[str]:
+    """Load the demo content; returns what was created (empty the second time).
+
+    With media, the pilot's episodes get short generated videos (ffmpeg, a few seconds).
+    """
     from flask import current_app
 
     if current_app.config["EXPERTS_ENV"] == "production":
         raise RuntimeError("the demo seed is not for production")
     created = seed_users()
     created += seed_catalogue(db.session, now())
+    if media:
+        from series.episodes.seed import seed_pilot_media
+
+        created += seed_pilot_media(db.session)
     db.session.commit()
     logger.info("demo seed: %d objects created", len(created))
     return created or ["demo content already present: nothing changed"]

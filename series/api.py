@@ -159,4 +159,9 @@ def episode(episode_id: int) -> ResponseReturnValue:
     if found is None:
         # The same answer for "unreleased" and "missing": nothing leaks before release.
         raise ApiError(404, "not_found", _("Épisode introuvable."))
-    return jsonify({**episode_json(found), "media": None, "hotspots": []})
+    from series.episodes.media_views import media_urls
+    from series.episodes.services import media_of, tracks_of
+
+    media = media_of(db.session, found.id)
+    urls = media_urls(media, tracks_of(db.session, found.id)) if media else None
+    return jsonify({**episode_json(found), "media": urls, "hotspots": []})

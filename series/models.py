@@ -100,3 +100,27 @@ class GuestStar(Base):
     portrait_path: Mapped[str | None] = mapped_column(sa.String(255))
 
     episode: Mapped[Episode] = relationship(back_populates="guest_stars")
+
+
+class Extra(Base):
+    """ "Le off": bloopers and making-of, for an episode or a whole season."""
+
+    __tablename__ = "extras"
+
+    id: Mapped[intpk]
+    season_id: Mapped[int] = mapped_column(sa.ForeignKey("seasons.id", ondelete="CASCADE"))
+    #: Set for an episode's extra; such an extra is hidden until the episode is released.
+    episode_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("episodes.id", ondelete="CASCADE"), index=True
+    )
+    #: "betisier" (bloopers) or "coulisses" (making-of).
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    title: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[long_text] = mapped_column(default="")
+    #: Path of a progressive MP4 under MEDIA_ROOT, once one is attached.
+    video_path: Mapped[str | None] = mapped_column(sa.String(255))
+    publish_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    season: Mapped[Season] = relationship()
+    episode: Mapped[Episode | None] = relationship()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from core.accounts.models import Role
-from series.models import Episode, Season
+from series.models import Episode, Extra, Season
 
 logger = logging.getLogger(__name__)
 
@@ -135,3 +135,17 @@ def search_episodes(
     if not can_see_unreleased(user):
         query = query.where(released_clause(now))
     return session.scalars(query).all()
+
+
+def visible_extras(session: Session, episode: Episode, now: dt.datetime) -> Sequence[Extra]:
+    """Extras of an episode (and of its season) that are out."""
+    return session.scalars(
+        sa.select(Extra)
+        .where(
+            Extra.season_id == episode.season_id,
+            sa.or_(Extra.episode_id == episode.id, Extra.episode_id.is_(None)),
+            Extra.publish_at.is_not(None),
+            Extra.publish_at <= now,
+        )
+        .order_by(Extra.publish_at)
+    ).all()

@@ -11,6 +11,8 @@ from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series import services
+from series.episodes import services as media_services
+from series.episodes.media_views import media_urls
 
 bp = Blueprint("series", __name__, template_folder="templates")
 
@@ -54,10 +56,14 @@ def episode(episode_id: int) -> ResponseReturnValue:
     if found is None:
         raise ApiError(404, "not_found", _("Épisode introuvable."))
     previous, following = services.neighbours(db.session, found, current_user, current)
+    media = media_services.media_of(db.session, found.id)
+    tracks = media_services.tracks_of(db.session, found.id)
     return render_template(
         "series/episode.html",
         episode=found,
         previous=previous,
         following=following,
         released=found.is_released(current),
+        media=media_urls(media, tracks) if media else None,
+        extras=services.visible_extras(db.session, found, current),
     )

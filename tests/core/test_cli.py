@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -68,12 +69,12 @@ def test_users_token_for_an_unknown_account_fails_with_a_reason(runner):
 
 
 def test_seed_demo_is_idempotent(runner, db):
-    first = runner.invoke("seed", "demo")
+    first = runner.invoke("seed", "demo", "--no-media")
     assert first.exit_code == 0, first.output
     counts = [count(db, m) for m in (User, Season, Episode, GuestStar)]
     assert counts == [8, 12, 6, 6]
     schedule = db.session.execute(sa.select(Episode.id, Episode.publish_at)).all()
-    second = runner.invoke("seed", "demo")
+    second = runner.invoke("seed", "demo", "--no-media")
     assert second.exit_code == 0
     assert "nothing changed" in second.output
     assert [count(db, m) for m in (User, Season, Episode, GuestStar)] == counts
@@ -81,7 +82,7 @@ def test_seed_demo_is_idempotent(runner, db):
 
 
 def test_seeded_seasons_cover_the_twelve_departements(runner, db):
-    runner.invoke("seed", "demo")
+    runner.invoke("seed", "demo", "--no-media")
     codes = set(db.session.scalars(sa.select(Season.departement_code)))
     assert codes == {"16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"}
     pilot = db.session.scalar(sa.select(Season).where(Season.number == 1))
@@ -151,3 +152,25 @@ def test_serve_refuses_a_database_behind_its_migrations(tmp_path):
     result = _experts("serve", "--port", str(free_port()), EXPERTS_INSTANCE_PATH=str(tmp_path))
     assert result.returncode == 1
     assert "experts db upgrade" in result.stderr
+
+
+def test_seed_demo_with_media_gives_the_pilot_videos_subtitles_and_chapters(
+    runner, db, app, tmp_path, monkeypatch
+):
+    from series.episodes.models import EpisodeMedia, Track
+
+    monkeypatch.setenv("EXPERTS_DEMO_CACHE", str(tmp_path / "cache"))
+    result = runner.invoke("seed", "demo")
+    assert result.exit_code == 0, result.output
+    assert count(db, EpisodeMedia) == 6
+    assert count(db, Track) == 18
+    media = db.session.scalars(sa.select(EpisodeMedia)).all()
+    assert len({m.directory for m in media}) == 6
+    for item in media:
+        folder = Path(app.config["MEDIA_ROOT"]) / item.directory
+        assert (folder / "hls" / "master.m3u8").exists()
+        assert (folder / "mp4" / f"{item.mp4_name}.mp4").exists()
+    assert [r["name"] for r in media[0].renditions] == ["720p", "480p", "360p"]
+    second = runner.invoke("seed", "demo")
+    assert "nothing changed" in second.output
+    assert count(db, EpisodeMedia) == 6

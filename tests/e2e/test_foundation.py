@@ -335,3 +335,28 @@ def test_season_page_hides_the_secret_title(
     # Nowhere in the page, not even in a link or an attribute.
     assert pilot[6]["title"] not in page.content()
     assert f"/episodes/{pilot[4]['id']}" not in page.content()
+
+
+def test_episode_page_shows_live_presence_over_socketio(browser, live_server):
+    """Two viewers on the same episode see each other through the vendored socket.io-client."""
+    import json
+    from urllib.request import urlopen
+
+    with urlopen(f"{live_server}/api/v1/seasons/1/episodes") as response:
+        episode_id = json.load(response)[0]["id"]
+    first = browser.new_context(locale="fr-FR")
+    second = browser.new_context(locale="fr-FR")
+    try:
+        page_one, page_two = first.new_page(), second.new_page()
+        page_one.goto(f"{live_server}/episodes/{episode_id}")
+        presence = page_one.locator("[data-presence]")
+        presence.wait_for(state="visible", timeout=10_000)
+        assert "1 personne regarde" in presence.inner_text()
+        page_two.goto(f"{live_server}/episodes/{episode_id}")
+        page_one.wait_for_function(
+            "document.querySelector('[data-presence]').textContent.startsWith('2 personnes')",
+            timeout=10_000,
+        )
+    finally:
+        first.close()
+        second.close()

@@ -128,3 +128,23 @@ def test_releases_keep_their_french_time_across_the_clock_change(app_context, db
     paris = [e.publish_at.astimezone(ZoneInfo("Europe/Paris")) for e in season.episodes]
     assert {(t.hour, t.minute) for t in paris} == {(18, 0)}
     assert paris[0].utcoffset() != paris[-1].utcoffset()
+
+
+def test_feed_and_sitemap_carry_released_episodes_only(client, pilot, db, make_user, make_token):
+    released = db.session.scalar(sa.select(Episode.title).where(Episode.id == pilot[1]))
+    unreleased = [
+        db.session.scalar(sa.select(Episode.title).where(Episode.id == pilot[n])) for n in (4, 5, 6)
+    ]
+    headers = bearer(make_user, make_token, "editor")
+    for path in ("/flux.atom", "/sitemap.xml"):
+        for extra in ({}, headers):  # not even for editors: these are public documents
+            body = client.get(path, headers=extra).get_data(as_text=True)
+            for title in unreleased:
+                assert title not in body
+            for number in (4, 5, 6):
+                assert f"/episodes/{pilot[number]}<" not in body
+                assert f'/episodes/{pilot[number]}"' not in body
+    feed = client.get("/flux.atom")
+    assert feed.mimetype == "application/atom+xml"
+    assert released in feed.get_data(as_text=True)
+    assert f"/episodes/{pilot[1]}</loc>" in client.get("/sitemap.xml").get_data(as_text=True)

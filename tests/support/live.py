@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -36,16 +37,31 @@ class LiveEnvironment:
     def experts(
         self, *args: str, stdin: str | None = None, check: bool = True
     ) -> subprocess.CompletedProcess[str]:
-        """Run an `experts` command in this deployment."""
-        return subprocess.run(
+        """Run an `experts` command in this deployment (its stderr in the error)."""
+        result = subprocess.run(
             [sys.executable, "-m", "core.cli", *args],
             env=self.env,
             cwd=REPO_ROOT,
             input=stdin,
             capture_output=True,
             text=True,
+            timeout=300,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"experts {' '.join(args)} failed: {result.stderr[-2000:]}")
+        return result
+
+    def experts_python(self, code: str) -> subprocess.CompletedProcess[str]:
+        """Run a Python snippet with this deployment's environment."""
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=self.env,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
             timeout=120,
-            check=check,
+            check=True,
         )
 
     def serve(self) -> str:
@@ -67,9 +83,9 @@ class LiveEnvironment:
             if process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_of(port)}")
             try:
-                if requests.get(url + "/healthz", timeout=1).status_code == 200:
+                if requests.get(url + "/healthz", timeout=5).status_code == 200:
                     return url
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"server did not start: {self.log_of(port)}")
@@ -90,7 +106,7 @@ class LiveEnvironment:
 
 @contextmanager
 def live_environment(
-    tmp_path: Path, redis_url: str | None, postgres_url: str | None = None
+    tmp_path: Path, redis_url: str | None, postgres_url: str | None = None, media: bool = False
 ) -> Iterator[LiveEnvironment]:
     """A migrated, seeded deployment on its own SQLite file or PostgreSQL schema."""
     schema = None
@@ -114,6 +130,8 @@ def live_environment(
             "SECRET_KEY": "live-test-secret",
             "REDIS_KEY_PREFIX": f"experts-live:{uuid.uuid4().hex[:8]}:",
             "PYTHONWARNINGS": "ignore",
+            # Demo media is made once per machine and copied, not transcoded for every server.
+            "EXPERTS_DEMO_CACHE": str(Path(tempfile.gettempdir()) / "experts-demo-cache"),
         }
     )
     if redis_url:
@@ -121,7 +139,7 @@ def live_environment(
     live = LiveEnvironment(env=env, instance=tmp_path)
     try:
         live.experts("db", "upgrade")
-        live.experts("seed", "demo")
+        live.experts("seed", "demo", *([] if media else ["--no-media"]))
         yield live
     finally:
         live.stop()
