@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from series import services
-from series.models import Episode, GuestStar, Season
+from series.models import Episode, Extra, GuestStar, Season
 
 logger = logging.getLogger(__name__)
 
@@ -115,4 +115,34 @@ def seed_catalogue(session: Session, now: dt.datetime) -> list[str]:
         services.schedule_season(pilot, premiere)
         pilot.episodes[-1].title_secret = True
         created.append("pilot schedule")
+    if session.scalar(sa.select(Extra.id).where(Extra.season_id == pilot.id).limit(1)) is None:
+        first, second = pilot.episodes[0], pilot.episodes[1]
+        session.add_all(
+            [
+                Extra(
+                    season=pilot,
+                    kind="betisier",
+                    title="Bêtisier : la 4D a gagné",
+                    description="Julien contre le fauteuil dynamique, douze prises.",
+                    publish_at=first.publish_at,
+                ),
+                Extra(
+                    season=pilot,
+                    episode=second,
+                    kind="coulisses",
+                    title="Coulisses : tourner au marché Notre-Dame",
+                    description="Une matinée de tournage entre les étals, caméra à l'épaule.",
+                    publish_at=second.publish_at,
+                ),
+                Extra(
+                    season=pilot,
+                    episode=pilot.episodes[-1],
+                    kind="coulisses",
+                    title="Coulisses du final",
+                    description="Secret jusqu'à la sortie.",
+                    publish_at=pilot.episodes[-1].publish_at,
+                ),
+            ]
+        )
+        created.append("pilot extras")
     return created

@@ -148,3 +148,13 @@ def test_feed_and_sitemap_carry_released_episodes_only(client, pilot, db, make_u
     assert feed.mimetype == "application/atom+xml"
     assert released in feed.get_data(as_text=True)
     assert f"/episodes/{pilot[1]}</loc>" in client.get("/sitemap.xml").get_data(as_text=True)
+
+
+def test_extras_show_on_their_episode_once_out(client, pilot):
+    second = client.get(f"/episodes/{pilot[2]}").get_data(as_text=True)
+    assert "Coulisses : tourner au marché Notre-Dame" in second
+    assert "Bêtisier : la 4D a gagné" in second  # a season extra shows on every episode
+    first = client.get(f"/episodes/{pilot[1]}").get_data(as_text=True)
+    assert "tourner au marché" not in first
+    for path in ("/", "/saisons/1", f"/episodes/{pilot[3]}"):
+        assert "Coulisses du final" not in client.get(path).get_data(as_text=True)
