@@ -57,7 +57,9 @@ def _blueprints() -> list[Any]:
     from core.home import bp as home
     from core.observability import bp as observability
     from series.api import bp as series_api
+    from series.episodes.editor import bp as editor
     from series.episodes.media_views import bp as media
+    from series.episodes.uploads import bp as uploads
     from series.feeds import bp as feeds
     from series.views import bp as series
 
@@ -69,5 +71,7 @@ def _blueprints() -> list[Any]:
         series,
         series_api,
         media,
+        editor,
+        uploads,
         feeds,
     ]

@@ -205,3 +205,11 @@ def test_open_redirects_after_login_are_refused(client, auth, make_user):
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/compte"
+
+
+def test_form_fields_carry_no_placeholder_attribute_values(client):
+    html = client.get("/inscription").get_data(as_text=True)
+    assert '="None"' not in html
+    assert 'aria-invalid="true"' not in html
+    assert 'autocomplete="email"' in html
+    assert "required" in html
