@@ -8,6 +8,7 @@ from core.accounts.models import Role
 from core.accounts.services import create_user, get_user_by_email
 from core.clock import now
 from core.db import db
+from series.episodes.hotspot_seed import seed_offers_and_hotspots
 from series.seed import seed_catalogue
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def seed_demo(media: bool = False) -> list[str]:
         raise RuntimeError("the demo seed is not for production")
     created = seed_users()
     created += seed_catalogue(db.session, now())
+    created += seed_offers_and_hotspots(db.session)
     if media:
         from series.episodes.seed import seed_pilot_media
 

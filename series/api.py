@@ -164,4 +164,7 @@ def episode(episode_id: int) -> ResponseReturnValue:
 
     media = media_of(db.session, found.id)
     urls = media_urls(media, tracks_of(db.session, found.id)) if media else None
-    return jsonify({**episode_json(found), "media": urls, "hotspots": []})
+    from series.episodes.hotspots import hotspot_json, public_hotspots
+
+    hotspots = [hotspot_json(h) for h in public_hotspots(db.session, found.id)]
+    return jsonify({**episode_json(found), "media": urls, "hotspots": hotspots})

@@ -80,6 +80,8 @@ def media_urls(media: EpisodeMedia, tracks: list[Track]) -> dict[str, Any]:
         "mp4": file(f"mp4/{media.mp4_name}.mp4"),
         "poster": file("poster.jpg"),
         "thumbnails": file("sprites.vtt"),
+        "hotspots": url_for("media.hotspots_track", episode_id=media.episode_id),
+        "hotspot_chapters": url_for("media.hotspot_chapters", episode_id=media.episode_id),
         "duration": media.duration_s,
         "renditions": media.renditions,
         "tracks": [
@@ -92,3 +94,25 @@ def media_urls(media: EpisodeMedia, tracks: list[Track]) -> dict[str, Any]:
             for t in tracks
         ],
     }
+
+
+@bp.route("/episodes/<int:episode_id>/hotspots.vtt")
+def hotspots_track(episode_id: int) -> ResponseReturnValue:
+    """Public hotspots as a WebVTT metadata track (one JSON payload per cue; never clues)."""
+    from series.episodes.hotspots import public_hotspots, webvtt_track
+
+    episode = _visible_episode(episode_id)
+    response = Response(webvtt_track(public_hotspots(db.session, episode_id)), mimetype="text/vtt")
+    return _cache(response, episode.is_released(now()))
+
+
+@bp.route("/episodes/<int:episode_id>/hotspot-chapters.vtt")
+def hotspot_chapters(episode_id: int) -> ResponseReturnValue:
+    """Public hotspots as WebVTT chapters, for players without the overlay."""
+    from series.episodes.hotspots import chapters_track, public_hotspots
+
+    episode = _visible_episode(episode_id)
+    response = Response(
+        chapters_track(public_hotspots(db.session, episode_id)), mimetype="text/vtt"
+    )
+    return _cache(response, episode.is_released(now()))
