@@ -107,6 +107,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         #: Prefix of every Redis key, so several deployments (or test runs) can share one Redis.
         "REDIS_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", "experts:"),
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
+        #: Behind nginx: media bytes are sent by nginx (X-Accel-Redirect) after the app's check.
+        "MEDIA_ACCEL_PREFIX": env.get("MEDIA_ACCEL_PREFIX") or None,
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance_path / "outbox"),
         "OIDC_PROVIDERS": _oidc_providers(env),
         "SOCKETIO_ASYNC_MODE": env.get("EXPERTS_ASYNC_MODE", "threading"),
