@@ -54,11 +54,16 @@ def _blueprints() -> list[Any]:
     """Every blueprint, in one explicit list."""
     from core.accounts.views import bp as accounts
     from core.api import bp as api
+    from core.consent import bp as consent
     from core.home import bp as home
     from core.observability import bp as observability
     from series.api import bp as series_api
+    from series.episodes.attribution_views import bp as attribution
     from series.episodes.editor import bp as editor
+    from series.episodes.hotspot_api import bp as hotspot_api
+    from series.episodes.hotspot_editor import bp as hotspot_editor
     from series.episodes.media_views import bp as media
+    from series.episodes.partners import bp as partners
     from series.episodes.uploads import bp as uploads
     from series.feeds import bp as feeds
     from series.views import bp as series
@@ -72,6 +77,11 @@ def _blueprints() -> list[Any]:
         series_api,
         media,
         editor,
+        hotspot_api,
+        hotspot_editor,
         uploads,
         feeds,
+        consent,
+        attribution,
+        partners,
     ]

@@ -64,6 +64,15 @@ class Base(DeclarativeBase):
     type_annotation_map = {dt.datetime: UTCDateTime(), str: sa.String(255)}
 
 
+def _writes_expected() -> bool:
+    """Whether the current unit of work may write: a state-changing request, or not a request."""
+    from flask import has_request_context, request
+
+    if has_request_context():
+        return request.method not in ("GET", "HEAD", "OPTIONS")
+    return True
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Foreign keys, WAL, and real transactions (so SAVEPOINT and transactional DDL work)."""
 
@@ -79,9 +88,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
-        # Deferred: a transaction takes the write lock at its first write, so readers (WAL)
-        # never wait behind a long transaction; writers wait up to busy_timeout.
-        conn.exec_driver_sql("BEGIN")
+        # Writers take the lock up front (IMMEDIATE): a deferred transaction that reads and
+        # then writes fails at once if another writer committed in between, where IMMEDIATE
+        # waits its turn (busy_timeout). Reads stay deferred so they never queue behind a
+        # writer (WAL). Long jobs commit before long work, so they hold no lock meanwhile.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")
 
 
 M = TypeVar("M", bound=Base)

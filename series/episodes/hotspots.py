@@ -37,6 +37,30 @@ def _number(value: Any, field: str) -> float:
     return float(value)
 
 
+def _flag(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidHotspot("invalid_flag", _l("Vrai ou faux attendu."), field)
+    return value
+
+
+def _text(value: Any, limit: int, field: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > limit:
+        raise InvalidHotspot(
+            "invalid_text", _l("Texte de %(n)s caractères au plus.", n=limit), field
+        )
+    return value.strip()
+
+
+def _object(value: Any, field: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidHotspot("invalid_data", _l("Objet JSON attendu."), field)
+    return value
+
+
 def validate_keyframes(raw: Any, start: float, end: float) -> list[dict[str, float]]:
     """Keyframes inside the hotspot's time span and the video box, sorted by time."""
     if not isinstance(raw, list) or not raw or len(raw) > MAX_KEYFRAMES:
@@ -107,11 +131,13 @@ def contains(
 def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[str, Any]:
     """Checked and normalised hotspot fields, or InvalidHotspot naming the field at fault."""
     kind = data.get("kind")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         raise InvalidHotspot("unknown_kind", _l("Type de zone inconnu."), "kind")
     start = _number(data.get("start"), "start")
     end = _number(data.get("end"), "end")
-    if start < 0 or end <= start:
+    if start < 0:
+        raise InvalidHotspot("negative_start", _l("Le début ne peut pas être négatif."), "start")
+    if end <= start:
         raise InvalidHotspot("end_before_start", _l("La fin doit venir après le début."), "end")
     duration = episode.duration_s
     if duration is not None and end > duration + 0.001:
@@ -129,7 +155,8 @@ def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[s
         raise InvalidHotspot("invalid_action", _l("Action non permise pour ce type."), "action")
     offer_id = data.get("offer")
     if offer_id is not None:
-        offer = session.get(Offer, offer_id) if isinstance(offer_id, int) else None
+        valid_id = isinstance(offer_id, int) and not isinstance(offer_id, bool)
+        offer = session.get(Offer, offer_id) if valid_id else None
         if offer is None or offer.kind not in kind_class.offer_kinds:
             raise InvalidHotspot("invalid_offer", _l("Offre inconnue ou d'un autre type."), "offer")
         if action == "url" and not offer.url:
@@ -141,6 +168,10 @@ def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[s
     action_value = data.get("action_value")
     if action in ("seek", "location"):
         action_value = _number(action_value, "action_value")
+        if action == "location" and not action_value.is_integer():
+            raise InvalidHotspot(
+                "invalid_location", _l("Lieu de tournage inconnu."), "action_value"
+            )
         if action == "seek" and duration is not None and not 0 <= action_value <= duration:
             raise InvalidHotspot("invalid_seek", _l("Instant hors de l'épisode."), "action_value")
     else:
@@ -152,12 +183,12 @@ def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[s
         "keyframes": keyframes,
         "shape": shape,
         "label": label,
-        "accessible_label": str(data.get("accessible_label") or "").strip()[:200],
-        "pause_on_show": bool(data.get("pause_on_show", False)),
+        "accessible_label": _text(data.get("accessible_label"), 200, "accessible_label"),
+        "pause_on_show": _flag(data.get("pause_on_show", False), "pause_on_show"),
         "action": action,
         "offer_id": offer_id,
         "action_value": action_value,
-        "data": data.get("data") if isinstance(data.get("data"), dict) else {},
+        "data": _object(data.get("data"), "data"),
     }
 
 
