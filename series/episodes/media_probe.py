@@ -80,6 +80,7 @@ class MediaRejected(Exception):
     """An uploaded source refused before transcoding, with a stable reason code."""
 
     def __init__(self, code: str, message_fr: str, message_en: str) -> None:
+        """Keep the code and both messages for the API and the editor."""
         super().__init__(f"{code}: {message_en}")
         self.code = code
         self.message_fr = message_fr
@@ -162,9 +163,10 @@ def probe_source(path: str | Path, limits: MediaLimits | None = None) -> SourceI
     width, height = int(video.get("width") or 0), int(video.get("height") or 0)
     if width <= 0 or height <= 0:
         raise MediaRejected.of("not_a_video")
+    sar = _ratio(video.get("sample_aspect_ratio")) or 1.0
     # ffmpeg auto-rotates phone videos while decoding: describe the frame as it will be seen.
     if _rotation(video) % 180 == 90:
-        width, height = height, width
+        width, height, sar = height, width, 1.0 / sar
     if duration > limits.max_duration:
         raise MediaRejected.of("too_long", _clock(duration))
     fits = (width <= limits.max_width and height <= limits.max_height) or (
@@ -182,7 +184,7 @@ def probe_source(path: str | Path, limits: MediaLimits | None = None) -> SourceI
         video_codec=codec,
         audio_codec=str(audio.get("codec_name")) if audio else None,
         container=container,
-        sar=_ratio(video.get("sample_aspect_ratio")) or 1.0,
+        sar=sar,
         interlaced=str(video.get("field_order", "progressive")) in ("tt", "bb", "tb", "bt"),
     )
     logger.info("probed %s: %s", path.name, info)

@@ -1,4 +1,18 @@
-"""One ffmpeg run, one decode: HLS ladder, MP4, poster, sprites and scene cuts from a source."""
+"""One ffmpeg run, one decode: HLS ladder, MP4, poster, sprites and scene cuts from a source.
+
+The filter graph (1080p source; smaller sources drop the rungs above them):
+
+    [0:v] split -> scale 1080p ----------------------------> x264 -> HLS 1080p
+                -> scale 720p  -> split -> x264 -> tee -> HLS 720p + mp4/720p.mp4
+                                        -> trim 30s, fps 1, thumbnail -> poster.jpg
+                -> scale 480p  ----------------------------> x264 -> HLS 480p
+                -> scale 360p  -> split -> x264 -> HLS 360p
+                                        -> select every 10 s, scale 160x90, tile -> sprites.jpg
+                                        -> select gt(scene,0.3), showinfo -> null (stderr)
+    [0:a] aformat stereo, loudnorm I=-23, aresample 48k -> asplit -> AAC per rung
+
+The master playlist, sprites.vtt and scenes.json are written from the results afterwards.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +51,8 @@ TRUE_PEAK_DBTP = -1
 X264_PRESET = "veryfast"
 X264_CRF = 21
 STDERR_TAIL_LINES = 30
+# A healthy run reports progress twice a second; this long without a word means it hangs.
+STALL_TIMEOUT_S = 300
 
 IMAGE_OPTS: dict[str, Any] = {"update": 1, "q:v": 3, "fps_mode": "passthrough"}
 
@@ -87,6 +103,7 @@ class TranscodeFailed(Exception):
     """ffmpeg failed; carries its error lines first, then the last lines of its stderr."""
 
     def __init__(self, message: str, stderr_tail: list[str] | None = None) -> None:
+        """Keep the stderr lines; the message shows the first five."""
         self.stderr_tail = list(stderr_tail or [])
         detail = " | ".join(self.stderr_tail[:5])
         super().__init__(f"{message}: {detail}" if detail else message)
@@ -148,12 +165,10 @@ def _fan(stream: Any, count: int, audio: bool = False) -> list[Any]:
 
 
 def _after_placeholder(first: Any, final: Any) -> Any:
-    """Emit one early frame, then the real image: -update 1 keeps only the last one.
-
-    ffmpeg prints no -progress until every output has written its header, so an output
-    whose only frame comes at the end of the run (tile) or after a window (thumbnail)
-    would silence progress reporting.
-    """
+    """Emit one early frame, then the real image: -update 1 keeps only the last one."""
+    # ffmpeg prints no -progress until every output has written its header, so an output
+    # whose only frame comes at the end of the run (tile) or after a window (thumbnail)
+    # would silence progress reporting until then.
     joined = ffmpeg.concat(first.filter("trim", end_frame=1), final, n=2, v=1, a=0)
     # Renumber: concat may give both frames the same pts, which the JPEG encoder refuses.
     return joined.filter("setpts", "N/TB")
@@ -195,6 +210,7 @@ def _video_taps(inp: Any, info: SourceInfo, ladder: list[Rendition], mp4: Rendit
     branches = _fan(video, len(ladder) + (0 if mp4_shared else 1))
 
     def scale(stream: Any, rung: Rendition) -> Any:
+        """Resize to a rung, square pixels, 8-bit 4:2:0 for H.264 players."""
         return (
             stream.filter("scale", rung.width, rung.height)
             .filter("setsar", 1)
@@ -202,17 +218,19 @@ def _video_taps(inp: Any, info: SourceInfo, ladder: list[Rendition], mp4: Rendit
         )
 
     # The MP4 size also feeds the poster (placeholder + pick); the smallest rung feeds the
-    # sprites (placeholder + sheet) and scene detection, where scoring is cheapest.
+    # sprites (placeholder + sheet) and scene detection, where scoring is cheapest. An MP4
+    # the size of a rung reuses that rung's encoded stream (see _ladder_output).
     hls: list[Any] = []
-    mp4_outs: list[Any] = []
+    mp4_outs: list[Any] = [None]
     small_outs: list[Any] = []
     for index, rung in enumerate(ladder):
-        feeds_mp4 = mp4_shared and rung.name == mp4.name
+        feeds_poster = mp4_shared and rung.name == mp4.name
         smallest = index == len(ladder) - 1
-        outs = _fan(scale(branches[index], rung), 1 + 3 * feeds_mp4 + 3 * smallest)
+        outs = _fan(scale(branches[index], rung), 1 + 2 * feeds_poster + 3 * smallest)
         hls.append(outs.pop(0))
-        if feeds_mp4:
-            mp4_outs, outs = outs[:3], outs[3:]
+        if feeds_poster:
+            mp4_outs += outs[:2]
+            outs = outs[2:]
         if smallest:
             small_outs = outs
     if not mp4_shared:
@@ -235,40 +253,81 @@ def _audio_taps(inp: Any, info: SourceInfo, count: int) -> list[Any]:
     return _fan(audio, count, audio=True)
 
 
-def _hls_output(
-    hls_dir: Path, ladder: list[Rendition], video: list[Any], audio: list[Any], x264: dict[str, Any]
+def _escape(text: str, chars: str) -> str:
+    """Backslash-escape each of chars (and backslash itself) in text."""
+    for char in "\\" + chars.replace("\\", ""):
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def _tee_slave(url: str, options: dict[str, Any]) -> str:
+    """One slave of a tee output: [key=value:...]url, escaped for tee's two parsing levels."""
+    if any(c in url for c in "[]"):
+        raise ValueError(f"output path must not contain brackets: {url}")
+    inner = ":".join(key + "=" + _escape(str(value), ":'") for key, value in options.items())
+    return _escape(f"[{inner}]{url}", "|'")
+
+
+def _hls_muxer_options(hls_dir: Path, ladder: list[Rendition], has_audio: bool) -> dict[str, Any]:
+    """hls muxer settings: 4 s VOD segments, one variant per rung (master written by us)."""
+    if has_audio:
+        variants = [f"v:{i},a:{i},name:{r.name}" for i, r in enumerate(ladder)]
+    else:
+        variants = [f"v:{i},name:{r.name}" for i, r in enumerate(ladder)]
+    return {
+        "hls_time": SEGMENT_S,
+        "hls_playlist_type": "vod",
+        "hls_flags": "independent_segments",
+        "hls_segment_filename": str(hls_dir / "%v" / "seg_%05d.ts"),
+        "var_stream_map": " ".join(variants),
+    }
+
+
+def _ladder_output(
+    out_dir: Path,
+    ladder: list[Rendition],
+    mp4: Rendition,
+    video: list[Any],
+    audio: list[Any],
+    x264: dict[str, Any],
 ) -> Any:
-    """All HLS rungs in one hls muxer, which also writes the master playlist."""
+    """The HLS rungs, plus the MP4 when it has a rung's size: then one encode feeds both."""
+    # The tee muxer writes the same packets to the hls muxer and to the MP4 muxer, saving a
+    # whole 720p encode (a fifth of the work on a 1080p source).
     streams: list[Any] = []
     opts: dict[str, Any] = dict(x264)
-    stream_map: list[str] = []
     for index, rung in enumerate(ladder):
         streams.append(video[index])
         opts[f"maxrate:v:{index}"] = f"{rung.bitrate // 1000}k"
         opts[f"bufsize:v:{index}"] = f"{2 * rung.bitrate // 1000}k"
-        if audio[index] is None:
-            stream_map.append(f"v:{index},name:{rung.name}")
-            continue
-        streams.append(audio[index])
-        opts["c:a"] = "aac"
-        opts[f"b:a:{index}"] = f"{rung.audio_bitrate // 1000}k"
-        stream_map.append(f"v:{index},a:{index},name:{rung.name}")
-    opts.update(
-        {
-            "format": "hls",
-            "hls_time": SEGMENT_S,
-            "hls_playlist_type": "vod",
-            "hls_flags": "independent_segments",
-            "hls_segment_filename": str(hls_dir / "%v" / "seg_%05d.ts"),
-            "master_pl_name": "master.m3u8",
-            "var_stream_map": " ".join(stream_map),
-        }
+        if audio[index] is not None:
+            streams.append(audio[index])
+            opts["c:a"] = "aac"
+            opts[f"b:a:{index}"] = f"{rung.audio_bitrate // 1000}k"
+    hls_dir = out_dir / "hls"
+    hls_url = str(hls_dir / "%v" / "index.m3u8")
+    has_audio = audio[0] is not None
+    hls_opts = _hls_muxer_options(hls_dir, ladder, has_audio)
+    shared = [i for i, r in enumerate(ladder) if r.name == mp4.name]
+    if not shared:
+        return ffmpeg.output(*streams, hls_url, format="hls", **hls_opts, **opts)
+    index = shared[0]
+    mp4_opts = {
+        "f": "mp4",
+        "movflags": "+faststart",
+        "select": f"v:{index},a:{index}" if has_audio else f"v:{index}",
+    }
+    tee = "|".join(
+        [
+            _tee_slave(hls_url, {"f": "hls", **hls_opts}),
+            _tee_slave(str(out_dir / "mp4" / f"{mp4.name}.mp4"), mp4_opts),
+        ]
     )
-    return ffmpeg.output(*streams, str(hls_dir / "%v" / "index.m3u8"), **opts)
+    return ffmpeg.output(*streams, tee, format="tee", **opts)
 
 
 def _mp4_output(path: Path, mp4: Rendition, video: Any, audio: Any, x264: dict[str, Any]) -> Any:
-    """The progressive MP4, moov box moved to the front for streaming."""
+    """An MP4 of its own size (between two rungs), moov box moved to the front."""
     opts: dict[str, Any] = dict(x264)
     opts.update({"maxrate": f"{mp4.bitrate // 1000}k", "bufsize": f"{2 * mp4.bitrate // 1000}k"})
     opts["movflags"] = "+faststart"
@@ -319,11 +378,13 @@ def build_command(
     mp4 = plan_mp4(info, ladder)
     inp = ffmpeg.input(str(source))
     taps = _video_taps(inp, info, ladder, mp4)
-    audio = _audio_taps(inp, info, len(ladder) + 1)
+    audio = _audio_taps(inp, info, len(ladder) + (0 if taps.mp4 is None else 1))
     x264 = _x264_options(info, preset)
-    outputs = [
-        _hls_output(out_dir / "hls", ladder, taps.hls, audio[:-1], x264),
-        _mp4_output(out_dir / "mp4" / f"{mp4.name}.mp4", mp4, taps.mp4, audio[-1], x264),
+    outputs = [_ladder_output(out_dir, ladder, mp4, taps.hls, audio, x264)]
+    if taps.mp4 is not None:
+        mp4_path = out_dir / "mp4" / f"{mp4.name}.mp4"
+        outputs.append(_mp4_output(mp4_path, mp4, taps.mp4, audio[-1], x264))
+    outputs += [
         _poster_output(out_dir / "poster.jpg", info, taps.poster_first, taps.poster),
         _sprites_output(out_dir / "sprites.jpg", info, taps.sprites_first, taps.sprites),
         _scenes_output(taps.scenes),
@@ -383,6 +444,7 @@ def _run_ffmpeg(
     scenes: list[float] = []
 
     def read_stderr(pipe: Any) -> None:
+        """Collect scene cuts and the error/tail lines from ffmpeg's log."""
         for line in pipe:
             match = _SHOWINFO_RE.search(line)
             if match:
@@ -404,9 +466,15 @@ def _run_ffmpeg(
     ) as proc:
         reader = threading.Thread(target=read_stderr, args=(proc.stderr,), daemon=True)
         reader.start()
+        last_beat = [time.monotonic()]
+        stalled = threading.Event()
+        watchdog = threading.Thread(
+            target=_watch, args=(proc, last_beat, stalled), daemon=True, name="ffmpeg-watchdog"
+        )
+        watchdog.start()
         try:
             assert proc.stdout is not None
-            _follow_progress(proc.stdout, duration, started, on_progress)
+            _follow_progress(proc.stdout, duration, started, on_progress, last_beat)
             returncode = proc.wait()
         except BaseException:
             # A callback that raises cancels the job: do not leave ffmpeg running.
@@ -415,6 +483,8 @@ def _run_ffmpeg(
             raise
         finally:
             reader.join(timeout=10)
+    if stalled.is_set():
+        raise TranscodeFailed(f"ffmpeg stalled for {STALL_TIMEOUT_S}s and was killed", list(tail))
     if returncode != 0:
         lines = list(errors) + [line for line in tail if line not in errors]
         logger.warning("ffmpeg failed (%s): %s", returncode, lines[:3])
@@ -422,12 +492,28 @@ def _run_ffmpeg(
     return sorted(t for t in scenes if t > 0)
 
 
+def _watch(proc: subprocess.Popen[str], last_beat: list[float], stalled: threading.Event) -> None:
+    """Kill ffmpeg when its -progress output (every 0.5 s normally) stops for too long."""
+    while proc.poll() is None:
+        if time.monotonic() - last_beat[0] > STALL_TIMEOUT_S:
+            logger.error("ffmpeg (pid %s) silent for %ss: killing it", proc.pid, STALL_TIMEOUT_S)
+            stalled.set()
+            proc.kill()
+            return
+        time.sleep(1)
+
+
 def _follow_progress(
-    lines: Any, duration: float, started: float, on_progress: ProgressCallback | None
+    lines: Any,
+    duration: float,
+    started: float,
+    on_progress: ProgressCallback | None,
+    last_beat: list[float],
 ) -> None:
     """Turn ffmpeg's -progress blocks into on_progress(fraction, eta_seconds) calls."""
     out_time = 0.0
     for line in lines:
+        last_beat[0] = time.monotonic()
         key, _, value = line.strip().partition("=")
         if key == "out_time_us" and value.lstrip("-").isdigit():
             out_time = int(value) / 1e6
@@ -459,15 +545,64 @@ def _finish(
         scenes=scenes,
         duration=info.duration,
     )
-    expected = [result.master_playlist, result.mp4_path, result.poster, result.sprites]
+    expected = [result.mp4_path, result.poster, result.sprites]
     expected += [out_dir / "hls" / r.name / "index.m3u8" for r in ladder]
     missing = [str(p.relative_to(out_dir)) for p in expected if not _non_empty(p)]
     if missing:
         raise TranscodeFailed("ffmpeg did not produce " + ", ".join(missing))
+    result.master_playlist.write_text(master_playlist(out_dir / "hls", ladder, info), "utf-8")
     result.sprites_vtt.write_text(sprites_vtt(info.duration, info.fps), encoding="utf-8")
     payload = {"threshold": SCENE_THRESHOLD, "scenes": [round(t, 3) for t in scenes]}
     result.scenes_json.write_text(json.dumps(payload), encoding="utf-8")
     return result
+
+
+def master_playlist(hls_dir: Path, ladder: list[Rendition], info: SourceInfo) -> str:
+    """The HLS master playlist, from what the rungs actually hold."""
+    # Written here rather than by ffmpeg: behind the tee muxer its hls muxer cannot see the
+    # encoders' settings (no CODECS, wrong BANDWIDTH), and BANDWIDTH is better measured
+    # (peak segment bitrate, as the HLS spec defines it) than guessed from maxrate.
+    lines = ["#EXTM3U", "#EXT-X-VERSION:6", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for rung in ladder:
+        playlist = hls_dir / rung.name / "index.m3u8"
+        peak, average, first_segment = _segment_bitrates(playlist)
+        codecs = _avc1_codec(first_segment) + (",mp4a.40.2" if info.has_audio else "")
+        lines += [
+            f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
+            f'RESOLUTION={rung.width}x{rung.height},FRAME-RATE={info.fps:.3f},CODECS="{codecs}"',
+            f"{rung.name}/index.m3u8",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _segment_bitrates(playlist: Path) -> tuple[int, int, Path]:
+    """Peak and average bitrate (bit/s) of a media playlist's segments, and its first one."""
+    segments: list[tuple[float, Path]] = []
+    duration = 0.0
+    for line in playlist.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#EXTINF:"):
+            duration = float(line[len("#EXTINF:") :].split(",")[0])
+        elif line and not line.startswith("#"):
+            segments.append((duration, playlist.parent / line))
+    if not segments:
+        raise TranscodeFailed(f"no segment in {playlist}")
+    sizes = [(d, p.stat().st_size * 8) for d, p in segments]
+    peak = max(bits / d for d, bits in sizes if d > 0)
+    average = sum(bits for _, bits in sizes) / max(sum(d for d, _ in sizes), 1e-3)
+    return math.ceil(peak), math.ceil(average), segments[0][1]
+
+
+def _avc1_codec(segment: Path) -> str:
+    """RFC 6381 codec string (avc1.PPCCLL) read from the SPS at the start of a segment."""
+    cmd = ["ffmpeg", "-v", "error", "-i", str(segment), "-map", "0:v:0", "-c", "copy"]
+    cmd += ["-frames:v", "1", "-f", "h264", "-"]
+    data = subprocess.run(cmd, capture_output=True, timeout=60, check=False).stdout
+    for marker in (b"\x00\x00\x01\x67", b"\x00\x00\x01\x27"):  # SPS NAL header bytes
+        at = data.find(marker)
+        if at >= 0 and len(data) >= at + 7:
+            return "avc1." + data[at + 4 : at + 7].hex()
+    logger.warning("no SPS found in %s; using a generic High profile codec string", segment)
+    return "avc1.640028"
 
 
 def sprites_vtt(duration: float, fps: float, image: str = "sprites.jpg") -> str:

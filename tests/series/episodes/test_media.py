@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from series.episodes import media_transcode
 from series.episodes.media import (
     MediaLimits,
     MediaRejected,
@@ -114,8 +115,11 @@ def test_master_playlist_lists_four_renditions(ladder: Ladder) -> None:
     variants = master_variants(ladder.result.master_playlist)
     assert [v["RESOLUTION"] for v in variants] == ["1920x1080", "1280x720", "854x480", "640x360"]
     assert [v["URI"] for v in variants] == [f"{h}p/index.m3u8" for h in (1080, 720, 480, 360)]
-    for variant in variants:
-        assert int(variant["BANDWIDTH"]) > 0
+    for variant, rung in zip(variants, ladder.result.renditions, strict=True):
+        # Measured peak segment bitrate: at least the average, and held near the caps (a
+        # 4 s segment may exceed maxrate by up to bufsize/4, plus MPEG-TS overhead).
+        assert int(variant["BANDWIDTH"]) >= int(variant["AVERAGE-BANDWIDTH"]) > 0
+        assert int(variant["BANDWIDTH"]) <= 1.7 * (rung.bitrate + rung.audio_bitrate)
         assert "avc1." in variant["CODECS"]
         assert "mp4a.40.2" in variant["CODECS"]
     assert [r.name for r in ladder.result.renditions] == ["1080p", "720p", "480p", "360p"]
@@ -310,10 +314,22 @@ def test_ffmpeg_failure_raises_and_removes_partial_outputs(tmp_path: Path) -> No
     assert list(out.iterdir()) == []
 
 
+def test_a_silent_ffmpeg_is_killed_as_stalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = make_test_source(tmp_path / "clip.mp4", 2, 320, 240)
+    monkeypatch.setattr(media_transcode, "STALL_TIMEOUT_S", 0)
+    out = tmp_path / "out"
+    with pytest.raises(TranscodeFailed, match="stalled"):
+        transcode(source, out, probe_source(source))
+    assert list(out.iterdir()) == []
+
+
 def test_progress_callback_can_cancel(tmp_path: Path) -> None:
     source = make_test_source(tmp_path / "clip.mp4", 8, 640, 360)
 
     def cancel(fraction: float, eta: float) -> None:
+        """Cancel at the first report, as a worker asked to stop would."""
         raise KeyboardInterrupt
 
     out = tmp_path / "out"
