@@ -86,7 +86,7 @@ def validate_keyframes(raw: Any, start: float, end: float) -> list[dict[str, flo
         if not (0 <= x <= 100 and 0 <= y <= 100 and 0 < w <= 100 and 0 < h <= 100):
             raise InvalidHotspot(
                 "keyframe_outside_box",
-                _l("Position et taille en % de l'image, entre 0 et 100."),
+                _l("Position et taille en pourcentage de l'image, entre 0 et 100."),
                 where,
             )
         if x + w > 100.0001 or y + h > 100.0001:

@@ -80,3 +80,11 @@ def test_the_compiled_catalogue_is_fresh():
     mo = CATALOGUE.with_suffix(".mo")
     assert mo.exists(), "scripts/setup compiles the catalogue"
     assert mo.stat().st_mtime >= CATALOGUE.stat().st_mtime, "run scripts/i18n"
+
+
+def test_the_catalogue_compiles_without_placeholder_errors():
+    problems = [
+        (message.id, [str(error) for error in errors])
+        for message, errors in load_catalogue().check()
+    ]
+    assert problems == []
