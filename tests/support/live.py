@@ -64,6 +64,20 @@ class LiveEnvironment:
             check=True,
         )
 
+    def worker(self) -> subprocess.Popen[bytes]:
+        """Start an `experts worker` (RQ) process: at scale, jobs run there."""
+        log = (self.instance / f"worker-{len(self.processes)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "worker"],
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.processes.append(process)
+        return process
+
     def serve(self) -> str:
         """Start one server process; returns its base URL once /healthz answers."""
         port = free_port()
@@ -140,6 +154,8 @@ def live_environment(
     try:
         live.experts("db", "upgrade")
         live.experts("seed", "demo", *([] if media else ["--no-media"]))
+        if redis_url:
+            live.worker()  # with Redis, background jobs wait for a worker process
         yield live
     finally:
         live.stop()
