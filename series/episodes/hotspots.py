@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
 import logging
@@ -268,6 +269,8 @@ def webvtt_track(hotspots: Sequence[Hotspot]) -> str:
         if not KINDS[hotspot.kind].public:
             continue  # defence in depth: callers already pass public hotspots only
         payload = json.dumps(hotspot_json(hotspot), ensure_ascii=False, separators=(",", ":"))
+        # "-->" inside a cue payload would end it; \u003e keeps the JSON identical once parsed.
+        payload = payload.replace(">", "\\u003e")
         cues += [
             f"hotspot-{hotspot.id}",
             f"{_stamp(hotspot.start_s)} --> {_stamp(hotspot.end_s)}",
@@ -281,9 +284,10 @@ def chapters_track(hotspots: Sequence[Hotspot]) -> str:
     """A WebVTT chapters track naming each public hotspot, for players without the overlay."""
     cues = ["WEBVTT", ""]
     for hotspot in hotspots:
+        text = " ".join((hotspot.accessible_label or hotspot.label).split())
         cues += [
             f"{_stamp(hotspot.start_s)} --> {_stamp(hotspot.end_s)}",
-            hotspot.accessible_label or hotspot.label,
+            html.escape(text, quote=False).replace("-->", "--&gt;"),
             "",
         ]
     return "\n".join(cues)

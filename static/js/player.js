@@ -2,6 +2,8 @@
 // as the fallback, captions by interface language, chapters, keyboard shortcuts announced to
 // screen readers, #t= deep links and resume. The <video controls> works without this file.
 
+import { setupOverlay } from "./overlay.js";
+
 const HLS_MODULE = new URL("../vendor/hls.light.min.mjs", import.meta.url).href;
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 const SAVE_EVERY_MS = 5000;
@@ -334,8 +336,9 @@ function setupPlayer(root) {
   function toggleFullscreen() {
     if (document.fullscreenElement) {
       document.exitFullscreen().then(() => announce(TEXT.fullscreenOff), () => {});
-    } else if (video.requestFullscreen) {
-      video.requestFullscreen().then(() => announce(TEXT.fullscreenOn), () => {});
+    } else if (root.requestFullscreen) {
+      // The container, not the video: the hotspot overlay and card stay on screen.
+      root.requestFullscreen().then(() => announce(TEXT.fullscreenOn), () => {});
     } else if (video.webkitEnterFullscreen) {
       video.webkitEnterFullscreen(); // iPhone
     }
@@ -472,6 +475,7 @@ function setupPlayer(root) {
   // ---- Start ----
   const initial = defaultCaptions();
   showCaptions(initial);
+  setupOverlay(root, video);
   setupChapters();
   const start = startPosition();
   chooseEngine(start).then(() => {
