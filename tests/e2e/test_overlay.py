@@ -520,3 +520,67 @@ def test_a_tap_opens_the_card_on_a_phone(
     box.tap()  # open again for the screenshot: a box and its card on a phone
     expect(card).to_be_visible()
     assert seen["errors"] == []
+
+
+COUNT_CLICKS = """
+import json
+import sqlalchemy as sa
+from core.app import create_app
+from core.db import db
+from series.episodes.hotspot_models import HotspotDailyStat
+app = create_app()
+with app.app_context():
+    total = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(HotspotDailyStat.clicks), 0))
+        .where(HotspotDailyStat.hotspot_id == {hotspot_id})
+    )
+    print(json.dumps({{"clicks": int(total)}}))
+"""
+
+
+def test_the_partner_link_goes_through_the_redirect_and_the_click_is_counted(
+    browser: Any, live: LiveEnvironment, live_server: str, episodes: dict[int, Any]
+) -> None:
+    episode = episodes[1]
+    broye = by_label(episode, "Le broyé sur la table")
+
+    def clicks() -> int:
+        out = live.experts_python(COUNT_CLICKS.format(hotspot_id=broye["id"])).stdout
+        return int(json.loads(out.strip().splitlines()[-1])["clicks"])
+
+    before = clicks()
+    landed: list[str] = []
+
+    def through_the_redirect(route: Any) -> None:
+        # The click really reaches our server (which counts it and answers 302); the partner's
+        # site lies outside this machine, so the browser is shown a stand-in for it.
+        response = route.fetch(max_redirects=0)
+        assert response.status == 302
+        landed.append(response.headers["location"])
+        route.fulfill(status=200, content_type="text/html", body="<p>Site du partenaire</p>")
+
+    # A visitor's ordinary phone browser: headless Chromium calls itself HeadlessChrome,
+    # which the redirect (rightly) does not count as a person.
+    context = browser.new_context(
+        locale="fr-FR",
+        user_agent="Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36",
+    )
+    try:
+        context.route(f"{live_server}/go/*", through_the_redirect)
+        page = context.new_page()
+        open_episode(page, live_server, episode)
+        seek_paused(page, 4.0)
+        page.locator(f'.hotspot-box[data-hotspot="{broye["id"]}"]').click()
+        link = page.locator("[data-hotspot-card]").get_by_role("link", name="Voir l'offre")
+        # Same tab: Playwright cannot intercept the first request of a `noopener` popup.
+        link.evaluate("a => a.removeAttribute('target')")
+        with page.expect_navigation():
+            link.click()
+        assert len(landed) == 1
+        assert landed[0].startswith("https://www.tourisme-vienne.com/?")
+        assert "utm_source=experts-na" in landed[0]
+        assert f"utm_content=hotspot-{broye['id']}" in landed[0]
+        assert clicks() == before + 1
+    finally:
+        context.close()
