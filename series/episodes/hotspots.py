@@ -287,7 +287,7 @@ def chapters_track(hotspots: Sequence[Hotspot]) -> str:
         text = " ".join((hotspot.accessible_label or hotspot.label).split())
         cues += [
             f"{_stamp(hotspot.start_s)} --> {_stamp(hotspot.end_s)}",
-            html.escape(text, quote=False).replace("-->", "--&gt;"),
+            html.escape(text, quote=False),  # ">" escaped: "-->" cannot end the cue
             "",
         ]
     return "\n".join(cues)

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from series.episodes import services
-from series.episodes.media import make_test_source, probe_source, transcode
+from series.episodes.media import SourceInfo, make_test_source, probe_source, transcode
 from series.episodes.models import EpisodeMedia, TrackKind
 from series.models import Episode, Season
 
@@ -34,7 +34,7 @@ def _cache_dir() -> Path:
     return base / f"demo-media-{CACHE_VERSION}-{DEMO_WIDTH}x{DEMO_HEIGHT}-{DEMO_SECONDS}s"
 
 
-def _transcoded_demo() -> tuple[Path, object]:
+def _transcoded_demo() -> tuple[Path, SourceInfo]:
     """The transcoded demo clip (made once, then reused from the cache)."""
     cache = _cache_dir()
     source = cache.parent / f"{cache.name}-source.mp4"
@@ -102,7 +102,7 @@ def seed_pilot_media(session: Session) -> list[str]:
             EpisodeMedia(
                 episode_id=episode.id,
                 directory=relative,
-                duration_s=info.duration,  # type: ignore[attr-defined]
+                duration_s=info.duration,
                 width=DEMO_WIDTH,
                 height=DEMO_HEIGHT,
                 has_audio=True,
@@ -111,7 +111,7 @@ def seed_pilot_media(session: Session) -> list[str]:
                 scenes=[],
             )
         )
-        episode.duration_s = info.duration  # type: ignore[attr-defined]
+        episode.duration_s = info.duration
         services.attach_track(
             session, episode, TrackKind.SUBTITLES, "fr", "Français", _subtitles(episode, "fr")
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import html as htmllib
 import io
-import subprocess
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from series.episodes.models import EpisodeMedia, IngestJob, IngestState, Track
 from series.models import Episode, Season
 from tests.conftest import csrf_token
 from tests.series.episodes.test_uploads import Tus
+from tests.support.media_corpus import bad_inputs as shared_bad_inputs
 
 PARIS = ZoneInfo("Europe/Paris")
 VTT = b"WEBVTT\n\n00:00.000 --> 00:02.000\nBonjour, inspectrice.\n"
@@ -35,35 +35,8 @@ def small_source(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def bad_inputs(tmp_path_factory) -> dict[str, tuple[str, bytes]]:
     """The bad-input corpus: reason code -> (file name sent, bytes)."""
-    folder = tmp_path_factory.mktemp("bad")
-    image = folder / "x.png"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=red:s=16x16",
-            "-frames:v",
-            "1",
-            str(image),
-        ],
-        check=True,
-    )
-    audio = folder / "x.m4a"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", str(audio)],
-        check=True,
-    )
-    return {
-        "empty_file": ("zero.mp4", b""),
-        "not_a_video": ("notes.mp4", "Ceci n'est pas une vidéo.\n".encode() * 50),
-        "not_a_video:image": ("image.mp4", image.read_bytes()),
-        "audio_only": ("audio.mp4", audio.read_bytes()),
-    }
+    corpus = shared_bad_inputs(tmp_path_factory.mktemp("bad"))
+    return {code: (path.name, path.read_bytes()) for code, path in corpus.items()}
 
 
 @pytest.fixture

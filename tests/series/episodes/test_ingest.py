@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from series.episodes import services
 from series.episodes.media import make_test_source
 from series.episodes.models import EpisodeMedia, IngestJob, IngestState
 from series.models import Episode
+from tests.support.media_corpus import bad_inputs
 
 
 @pytest.fixture(scope="module")
@@ -65,50 +65,10 @@ def test_reingest_replaces_the_media_and_removes_the_old_files(
     assert (Path(app.config["MEDIA_ROOT"]) / second / "hls" / "master.m3u8").exists()
 
 
-def _bad_inputs(folder: Path) -> dict[str, Path]:
-    """The bad-input corpus: each file and the reason code it must get."""
-    zero = folder / "zero.mp4"
-    zero.write_bytes(b"")
-    text = folder / "notes.mp4"
-    text.write_text("Ceci n'est pas une vidéo.\n" * 20)
-    image = folder / "image.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=red:s=64x64",
-            "-frames:v",
-            "1",
-            "-f",
-            "image2",
-            "-c:v",
-            "png",
-            str(image),
-        ],
-        check=True,
-    )
-    audio = folder / "audio.mp4"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac", str(audio)],
-        check=True,
-    )
-    return {
-        "empty_file": zero,
-        "not_a_video": text,
-        "not_a_video:image": image,
-        "audio_only": audio,
-    }
-
-
 def test_bad_input_is_refused_with_a_reason_and_leaves_nothing(
     runner, app, db, pilot, tmp_path, small_source
 ):
-    corpus = _bad_inputs(tmp_path)
+    corpus = bad_inputs(tmp_path)
     truncated = tmp_path / "truncated.mp4"
     data = small_source.read_bytes()
     truncated.write_bytes(data[: len(data) // 2])
