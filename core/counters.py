@@ -58,3 +58,37 @@ def reset(name: str) -> None:
         return
     with _lock:
         _memory.pop(current_app.config["REDIS_KEY_PREFIX"] + name, None)
+
+
+def ttl(name: str) -> int:
+    """Seconds before the counter expires (0 when unset, expired or without expiry)."""
+    if current_app.config["REDIS_URL"]:
+        remaining = int(redis_client().ttl(redis_key("counter", name)))
+        return max(remaining, 0)
+    key = current_app.config["REDIS_KEY_PREFIX"] + name
+    with _lock:
+        if _memory_get(key) == 0:
+            return 0
+        expires = _memory[key][1]
+        return 0 if expires is None else max(0, round(expires - time.monotonic()))
+
+
+def try_lock(name: str, ttl: float) -> bool:
+    """Take a lock shared by every process, released by `unlock` or after ttl seconds."""
+    if current_app.config["REDIS_URL"]:
+        return bool(redis_client().set(redis_key("lock", name), 1, nx=True, px=int(ttl * 1000)))
+    key = current_app.config["REDIS_KEY_PREFIX"] + "lock:" + name
+    with _lock:
+        if _memory_get(key):
+            return False
+        _memory[key] = (1, time.monotonic() + ttl)
+        return True
+
+
+def unlock(name: str) -> None:
+    """Release a lock taken with `try_lock`."""
+    if current_app.config["REDIS_URL"]:
+        redis_client().delete(redis_key("lock", name))
+        return
+    with _lock:
+        _memory.pop(current_app.config["REDIS_KEY_PREFIX"] + "lock:" + name, None)

@@ -98,6 +98,22 @@ def _configure_sqlite(engine: Engine) -> None:
 M = TypeVar("M", bound=Base)
 
 
+def conflict_insert(session: Session, model: type[Base]) -> Any:
+    """An INSERT with ON CONFLICT clauses (`on_conflict_do_nothing/_do_update`) for the backend.
+
+    PostgreSQL and SQLite spell them the same way; both run them atomically, which is what
+    makes "written once" hold under concurrent requests without read-then-write races.
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database backend: {dialect}")
+
+
 class Database:
     """Engine and scoped session bound to the Flask app; removed at the end of each context."""
 

@@ -79,8 +79,15 @@ def init_auth(app: Flask) -> None:
             g.auth_via_token = True
             # Browsers never send a bearer token on their own: no CSRF risk.
             return
-        if request.method in UNSAFE_METHODS:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method in UNSAFE_METHODS and not getattr(view, "csrf_exempt", False):
             csrf.protect()
+
+
+def csrf_exempt(view: F) -> F:
+    """For a POST that changes nothing (a check): any page or script may call it."""
+    view.csrf_exempt = True  # type: ignore[attr-defined]
+    return view
 
 
 def roles_required(*roles: Role | str) -> Callable[[F], F]:
