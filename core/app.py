@@ -41,11 +41,20 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     _register_event_handlers()
+    _init_domains(app)
     return app
+
+
+def _init_domains(app: Flask) -> None:
+    """Domain hooks that need the app (request hooks, signals)."""
+    from series.clues.players import init_players
+
+    init_players(app)
 
 
 def _register_event_handlers() -> None:
     """Import the Socket.IO handlers of every domain (they register room kinds)."""
+    import series.clues.events
     import series.episodes.events
     import series.events  # noqa: F401
 
@@ -58,6 +67,8 @@ def _blueprints() -> list[Any]:
     from core.home import bp as home
     from core.observability import bp as observability
     from series.api import bp as series_api
+    from series.clues.api import bp as clues_api
+    from series.clues.views import bp as clues
     from series.episodes.attribution_views import bp as attribution
     from series.episodes.editor import bp as editor
     from series.episodes.hotspot_api import bp as hotspot_api
@@ -84,4 +95,6 @@ def _blueprints() -> list[Any]:
         consent,
         attribution,
         partners,
+        clues_api,
+        clues,
     ]

@@ -11,6 +11,9 @@ from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series import services
+from series.clues import players as clue_players
+from series.clues import services as clue_services
+from series.clues.accusation import investigation_of
 from series.episodes import services as media_services
 from series.episodes.media_views import media_urls
 
@@ -58,6 +61,7 @@ def episode(episode_id: int) -> ResponseReturnValue:
     previous, following = services.neighbours(db.session, found, current_user, current)
     media = media_services.media_of(db.session, found.id)
     tracks = media_services.tracks_of(db.session, found.id)
+    player = clue_players.current_player()
     return render_template(
         "series/episode.html",
         episode=found,
@@ -66,4 +70,7 @@ def episode(episode_id: int) -> ResponseReturnValue:
         released=found.is_released(current),
         media=media_urls(media, tracks) if media else None,
         extras=services.visible_extras(db.session, found, current),
+        clue_count=len(clue_services.clues_of(db.session, found.id)),
+        my_finds=clue_services.finds_of(db.session, player, found.id) if player else [],
+        has_investigation=investigation_of(db.session, found.season) is not None,
     )

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from core.accounts.models import User
+from series.episodes.hotspot_kinds import public_kinds
 from series.episodes.hotspot_models import Hotspot, Offer, Partner, PartnerMember
 from series.models import Episode, Season
 
@@ -256,7 +257,7 @@ def seed_offers_and_hotspots(session: Session) -> list[str]:
     for episode in pilot:
         if session.scalar(
             sa.select(Hotspot.id)
-            .where(Hotspot.episode_id == episode.id, Hotspot.kind != "clue")
+            .where(Hotspot.episode_id == episode.id, Hotspot.kind.in_(public_kinds()))
             .limit(1)
         ):
             continue

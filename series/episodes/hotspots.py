@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import ApiError
 from core.i18n import lazy_gettext as _l
-from series.episodes.hotspot_kinds import KINDS, public_kinds
+from series.episodes.hotspot_kinds import KINDS, InvalidKindData, public_kinds
 from series.episodes.hotspot_models import Hotspot, Offer
 from series.models import Episode
 
@@ -166,6 +166,10 @@ def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[s
             )
     elif action in ("card", "url") and kind_class.offer_kinds and kind != "info":
         raise InvalidHotspot("offer_required", _l("Choisissez l'offre du partenaire."), "offer")
+    try:
+        kind_data = kind_class.clean_data(_object(data.get("data"), "data"))
+    except InvalidKindData as error:
+        raise InvalidHotspot(error.code, error.message, "data") from None
     action_value = data.get("action_value")
     if action in ("seek", "location"):
         action_value = _number(action_value, "action_value")
@@ -189,7 +193,7 @@ def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[s
         "action": action,
         "offer_id": offer_id,
         "action_value": action_value,
-        "data": _object(data.get("data"), "data"),
+        "data": kind_data,
     }
 
 

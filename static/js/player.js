@@ -2,6 +2,7 @@
 // as the fallback, captions by interface language, chapters, keyboard shortcuts announced to
 // screen readers, #t= deep links and resume. The <video controls> works without this file.
 
+import { setupClues } from "./clues.js";
 import { setupOverlay } from "./overlay.js";
 
 const HLS_MODULE = new URL("../vendor/hls.light.min.mjs", import.meta.url).href;
@@ -476,6 +477,7 @@ function setupPlayer(root) {
   const initial = defaultCaptions();
   showCaptions(initial);
   setupOverlay(root, video);
+  setupClues(root, video);
   setupChapters();
   const start = startPosition();
   chooseEngine(start).then(() => {
