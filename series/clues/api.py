@@ -116,7 +116,7 @@ def _player_for(episode: Episode) -> Player | None:
     return players.current_player(create=True)
 
 
-def _guest_only() -> bool:
+def _signed_in() -> bool:
     return bool(current_user.is_authenticated)
 
 
@@ -168,7 +168,7 @@ def _judge(episode: Episode, judge: Any) -> ResponseReturnValue:
     },
     tags=["clues"],
 )
-@limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_guest_only)
+@limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_signed_in)
 def claim(episode_id: int) -> ResponseReturnValue:
     """Judge a click on the picture."""
     return _judge(_episode_or_404(episode_id), services.claim_clue)
@@ -186,7 +186,7 @@ def claim(episode_id: int) -> ResponseReturnValue:
     },
     tags=["clues"],
 )
-@limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_guest_only)
+@limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_signed_in)
 def viewing(episode_id: int) -> ResponseReturnValue:
     episode = _episode_or_404(episode_id)
     player = _player_for(episode)
@@ -235,7 +235,7 @@ def scene(episode_id: int) -> ResponseReturnValue:
     },
     tags=["clues"],
 )
-@limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_guest_only)
+@limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_signed_in)
 def scene_claim(episode_id: int) -> ResponseReturnValue:
     return _judge(_episode_or_404(episode_id), services.claim_region)
 

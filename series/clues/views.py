@@ -16,7 +16,7 @@ from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series import services as catalogue
-from series.clues import accusation, leaderboard, notebook, players
+from series.clues import accusation, leaderboard, notebook, players, scoring
 from series.clues.models import ClueFind
 
 logger = logging.getLogger(__name__)
@@ -204,8 +204,6 @@ def accusation_page(number: int) -> ResponseReturnValue:
     revealed = accusation.is_revealed(investigation, current)
     points = None
     if revealed and mine is not None and investigation.solution:
-        from series.clues import scoring
-
         points = scoring.accusation_points(
             {p: getattr(mine, p) for p in accusation.PARTS}, investigation.solution
         )

@@ -279,3 +279,55 @@ def test_a_click_at_the_right_moment_finds_the_clue_and_the_leaderboard_follows_
 
     page.screenshot(path=str(SCREENSHOTS / "clues-leaderboard-live.png"), full_page=True)
     assert board_errors == [], board_errors
+
+
+def tab_to(page: Page, selector: str, text: str | None = None, presses: int = 80) -> None:
+    """Press Tab until the element matching the selector (and text) has the focus."""
+    check = """([s, text]) => {
+        const el = document.activeElement;
+        return !!el?.matches(s) && (text === null || el.textContent.trim() === text);
+    }"""
+    for _ in range(presses):
+        if page.evaluate(check, [selector, text]):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector} {text or ''}")
+
+
+def test_a_keyboard_player_finds_a_clue_by_examining_the_scene(
+    browser: Any, live_server: str, episode_id: int
+) -> None:
+    """No mouse: the player's shortcut moves to 00:10, the examine list names the regions of
+    that frame, and choosing the right one finds the clue (the list never says which)."""
+    context = browser.new_context(locale="fr-FR", viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors = watch_errors(page)
+    try:
+        page.goto(f"{live_server}/episodes/{episode_id}")
+        page.wait_for_function(f"{VIDEO}.readyState >= 1")
+        tab_to(page, "[data-player] video")
+        page.keyboard.press("l")  # forward 10 s: the ticket is on screen from 4 to 12 s
+        page.wait_for_function(f"Math.abs({VIDEO}.currentTime - 10) < 0.5")
+        tab_to(page, "[data-clue-examine]")
+        page.keyboard.press("Enter")
+        title = page.locator("[data-clue-regions-title]")
+        expect(title).to_have_text("Régions de l'image à 00:10")
+        expect(title).to_be_focused()
+        regions = page.locator("[data-clue-regions-list] button")
+        labels = regions.all_inner_texts()
+        assert "Le sol près du fauteuil" in labels  # the clue, under its neutral label…
+        assert {"La porte", "Le visage de Margaux"} <= set(labels)  # …among the scenery
+        assert labels[-9:][0] == "En haut à gauche"  # and the nine zones of the picture
+        assert labels[0] == "La façade de Notre-Dame"  # a public hotspot, in alphabetical order
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")  # the first region, the façade: nothing hidden there
+        expect(page.locator("[data-clue-status]")).to_have_text("Rien de suspect ici.")
+        tab_to(page, "[data-clue-regions-list] button", "Le sol près du fauteuil")
+        page.keyboard.press("Enter")
+        expect(page.locator("[data-clue-status]")).to_contain_text(f"Indice trouvé : {CLUE_TITLE}")
+        expect(page.locator("[data-clue-found]")).to_contain_text(CLUE_TEXT)
+        page.screenshot(path=str(SCREENSHOTS / "clues-examine-keyboard.png"), full_page=True)
+        assert errors == [], errors
+    finally:
+        context.close()

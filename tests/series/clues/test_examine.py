@@ -52,7 +52,9 @@ def test_choosing_the_clue_region_finds_it_and_scenery_does_not(client, demo: De
     found = pick(client, demo.episodes[1], 8.0, listed[clue["label"]], headers).get_json()
     assert found["found"] is True
     assert found["clue"]["id"] == clue["id"]
-    notebook = client.get("/api/v1/episodes/1/my-clues", headers=headers).get_json()
+    notebook = client.get(
+        f"/api/v1/episodes/{demo.episodes[1]}/my-clues", headers=headers
+    ).get_json()
     assert notebook
     assert notebook[0]["id"] == clue["id"]
 
