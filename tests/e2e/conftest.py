@@ -39,12 +39,17 @@ def _chromium_missing(why: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnvironment]:
-    """A migrated, demo-seeded deployment on this run's backend (SQLite or PostgreSQL)."""
+def live(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveEnvironment]:
+    """A migrated, demo-seeded deployment on this run's backend (SQLite or PostgreSQL), one per
+    module; with the demo media (made once per machine, then copied) when the module sets
+    `LIVE_WITH_MEDIA = True`."""
     with live_environment(
         tmp_path_factory.mktemp("e2e"),
         os.environ.get("REDIS_URL") or None,
         os.environ.get("DATABASE_URL") or None,
+        media=bool(getattr(request.module, "LIVE_WITH_MEDIA", False)),
     ) as environment:
         yield environment
 

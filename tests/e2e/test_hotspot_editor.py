@@ -6,18 +6,18 @@ demo media (24 s, 1280×720, 25 fps). Nothing here uses the mouse.
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.support.live import LiveEnvironment, live_environment
+from tests.support.live import LiveEnvironment
 
 pytestmark = pytest.mark.e2e
+#: The deployment of this module (conftest `live`) has the demo media.
+LIVE_WITH_MEDIA = True
 
 EDITOR = "editrice@experts.example"
 DEMO_PASSWORD = "demo-experts-2026"
@@ -36,18 +36,6 @@ with app.app_context():
     db.session.commit()
     print(episode.id)
 """
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnvironment]:
-    """A demo-seeded deployment whose pilot episodes have the demo media."""
-    with live_environment(
-        tmp_path_factory.mktemp("e2e-hotspots"),
-        os.environ.get("REDIS_URL") or None,
-        os.environ.get("DATABASE_URL") or None,
-        media=True,
-    ) as environment:
-        yield environment
 
 
 @pytest.fixture(scope="module")

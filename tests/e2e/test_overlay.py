@@ -9,17 +9,17 @@ audience endpoint being there.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from series.episodes.hotspots import box_at
-from tests.support.live import LiveEnvironment, live_environment
+from tests.support.live import LiveEnvironment
 
 pytestmark = pytest.mark.e2e
+#: The deployment of this module (conftest `live`) has the demo media.
+LIVE_WITH_MEDIA = True
 
 VIDEO = "document.querySelector('[data-player] video')"
 FRAME_S = 1 / 25
@@ -61,18 +61,6 @@ with app.app_context():
         }
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnvironment]:
-    """This module's deployment: the demo seed with its media."""
-    with live_environment(
-        tmp_path_factory.mktemp("overlay"),
-        os.environ.get("REDIS_URL") or None,
-        os.environ.get("DATABASE_URL") or None,
-        media=True,
-    ) as environment:
-        yield environment
 
 
 @pytest.fixture(scope="module")

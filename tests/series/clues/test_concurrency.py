@@ -20,12 +20,12 @@ from flask import Flask
 
 from core.app import create_app
 from core.db import db as database
-from core.migrate import upgrade
 from series.clues import scoring
 from series.clues.models import ClueCounter, ClueFind
 from series.episodes.hotspot_models import Hotspot
 from series.models import Episode, Season
 from tests.series.clues.conftest import Clock, centre
+from tests.support.databases import migrated_database
 
 THREADS = 50
 
@@ -33,23 +33,9 @@ THREADS = 50
 @pytest.fixture
 def own_url(tmp_path: Path, database_url: str) -> Iterator[str]:
     """A migrated database of its own on the run's backend."""
-    if database_url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path / 'claims.sqlite3'}"
-        upgrade("head", url=url)
+    postgres = None if database_url.startswith("sqlite") else database_url
+    with migrated_database(tmp_path, postgres) as url:
         yield url
-        return
-    schema = f"claims_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(database_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{database_url}?options=-csearch_path%3D{schema}"
-        upgrade("head", url=url)
-        yield url
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 @pytest.fixture

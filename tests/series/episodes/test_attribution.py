@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,7 +15,6 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from core.db import _configure_sqlite, create_engine
-from core.migrate import upgrade
 from series.episodes import attribution
 from series.episodes.hotspot_models import (
     Hotspot,
@@ -27,6 +25,7 @@ from series.episodes.hotspot_models import (
 )
 from series.models import Episode, Season
 from tests.conftest import csrf_token
+from tests.support.databases import migrated_database
 
 SHOP = "https://shop.example/fromages/chabichou?ref=abc&lang=fr#acheter"
 
@@ -416,24 +415,9 @@ def test_the_upsert_adds_to_the_existing_row(app_context, db, released):
 def own_database(request, tmp_path) -> Iterator[str]:
     """A migrated database of its own (the test fixture's single connection cannot be shared
     between threads): a SQLite file, or a PostgreSQL schema."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'concurrency.sqlite3'}"
-        upgrade("head", url=url)
+    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
+    with migrated_database(tmp_path, postgres) as url:
         yield url
-        return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"attribution_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(base)
-    with engine.begin() as connection:
-        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = f"{base}?options=-csearch_path%3D{schema}"
-        upgrade("head", url=url)
-        yield url
-    finally:
-        with engine.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
 
 
 def thread_engine(url: str) -> sa.Engine:
