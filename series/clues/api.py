@@ -164,6 +164,7 @@ def _judge(episode: Episode, judge: Any) -> ResponseReturnValue:
             "t": {"type": "number", "minimum": 0, "description": "seconds into the episode"},
             "x": {"type": "number", "minimum": 0, "maximum": 100},
             "y": {"type": "number", "minimum": 0, "maximum": 100},
+            "viewing": {"type": "string", "description": "the ticket of POST …/viewings"},
         },
     },
     tags=["clues"],
@@ -179,8 +180,15 @@ def claim(episode_id: int) -> ResponseReturnValue:
     "Start watching an episode: claims are then judged against the time since",
     {
         200: (
-            "When the caller first opened the episode",
-            {"type": "object", "properties": {"opened_at": {"type": "string"}}},
+            "When the caller first opened the episode; a visitor who has not played yet gets a "
+            "signed ticket to send with their first claim instead of a cookie",
+            {
+                "type": "object",
+                "properties": {
+                    "opened_at": {"type": "string", "nullable": True},
+                    "ticket": {"type": "string"},
+                },
+            },
         ),
         404: ("No such episode, or not released yet", ref("Error")),
     },
@@ -188,11 +196,17 @@ def claim(episode_id: int) -> ResponseReturnValue:
 )
 @limiter.limit(GUEST_CLAIMS_PER_ADDRESS, exempt_when=_signed_in)
 def viewing(episode_id: int) -> ResponseReturnValue:
+    """Note the opening: for a player in the database; for anyone else, in a signed ticket."""
     episode = _episode_or_404(episode_id)
-    player = _player_for(episode)
-    if player is None:
+    current = now()
+    if not episode.is_released(current):
         return jsonify({"opened_at": None})
-    opened = services.record_viewing(db.session, player, episode, now())
+    player = players.current_player(create=current_user.is_authenticated)
+    if player is None:
+        # Watching is not playing: no cookie and no row until the first claim.
+        ticket = services.viewing_ticket(episode, current)
+        return jsonify({"opened_at": current.isoformat(), "ticket": ticket})
+    opened = services.record_viewing(db.session, player, episode, current)
     db.session.commit()
     return jsonify({"opened_at": opened.isoformat()})
 
@@ -231,7 +245,11 @@ def scene(episode_id: int) -> ResponseReturnValue:
     request_body={
         "type": "object",
         "required": ["t", "region"],
-        "properties": {"t": {"type": "number", "minimum": 0}, "region": {"type": "string"}},
+        "properties": {
+            "t": {"type": "number", "minimum": 0},
+            "region": {"type": "string"},
+            "viewing": {"type": "string", "description": "the ticket of POST …/viewings"},
+        },
     },
     tags=["clues"],
 )

@@ -152,7 +152,8 @@ def _on_login(sender: Flask, user: User, **extra: object) -> None:
 
 def _cookies(response: Response) -> Response:
     token = g.get("new_guest_token")
-    if token and response.status_code < 400:
+    # Also on a refused claim: its viewing was kept, and so was the guest it belongs to.
+    if token:
         response.set_cookie(
             GUEST_COOKIE,
             token,

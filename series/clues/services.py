@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from core import counters
@@ -43,6 +44,8 @@ WRONG_CLAIMS_WINDOW_S = 60
 #: Watching plausibility: a claim at time t needs t ≤ GRACE + RATE × (time since opening).
 WATCH_GRACE_S = 30.0
 MAX_PLAYBACK_RATE = 2.0
+#: How long a viewing ticket of a visitor not playing yet stays good (s).
+TICKET_MAX_AGE_S = 12 * 3600
 #: Without a known duration, claims past this time are outside any episode (20 min).
 MAX_EPISODE_S = 1200.0
 
@@ -128,13 +131,46 @@ def parse_point(raw_x: Any, raw_y: Any) -> tuple[float, float]:
 # ---- Watching plausibility ----
 
 
+def viewing_ticket(episode: Episode, opened_at: dt.datetime) -> str:
+    """A signed note of when a visitor who is not playing yet opened an episode.
+
+    Visitors without a player get this instead of a cookie and a row: only their first claim
+    makes them a (guest) player, and the ticket it carries dates their viewing.
+    """
+    return _tickets().dumps({"episode": episode.id, "at": opened_at.timestamp()})
+
+
+def ticket_time(raw: Any, episode: Episode, now: dt.datetime) -> dt.datetime | None:
+    """The opening time a ticket vouches for (None if forged, stale or for another episode)."""
+    if not isinstance(raw, str) or len(raw) > 300:
+        return None
+    try:
+        data = _tickets().loads(raw, max_age=TICKET_MAX_AGE_S)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("episode") != episode.id:
+        return None
+    at = data.get("at")
+    if not isinstance(at, int | float):
+        return None
+    return min(dt.datetime.fromtimestamp(at, dt.UTC), now)
+
+
+def _tickets() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="episode-viewing")
+
+
 def record_viewing(
-    session: Session, player: Player, episode: Episode, now: dt.datetime
+    session: Session,
+    player: Player,
+    episode: Episode,
+    now: dt.datetime,
+    opened_at: dt.datetime | None = None,
 ) -> dt.datetime:
     """Note when the player first opened the episode (kept once); returns that time."""
     session.execute(
         conflict_insert(session, EpisodeViewing)
-        .values(player_id=player.id, episode_id=episode.id, opened_at=now)
+        .values(player_id=player.id, episode_id=episode.id, opened_at=opened_at or now)
         .on_conflict_do_nothing(index_elements=["player_id", "episode_id"])
     )
     opened = session.scalar(
@@ -208,19 +244,23 @@ def _active(clue: Hotspot, t: float) -> bool:
     return clue.start_s - TIME_TOLERANCE_S <= t <= clue.end_s + TIME_TOLERANCE_S
 
 
+def _shown_at(clue: Hotspot, t: float) -> float:
+    """The time to interpolate the box at: t, held inside the clue's span (time tolerance)."""
+    return min(max(t, clue.start_s), clue.end_s)
+
+
+def _centre(clue: Hotspot, t: float) -> tuple[float, float]:
+    box = box_at(clue.keyframes, _shown_at(clue, t))
+    return box["x"] + box["w"] / 2, box["y"] + box["h"] / 2
+
+
 def clues_at_point(clues: Sequence[Hotspot], t: float, x: float, y: float) -> list[Hotspot]:
     """The clues whose box (interpolated at t, give or take the tolerances) holds the point."""
     return [
         clue
         for clue in clues
         if _active(clue, t)
-        and contains(
-            clue.keyframes,
-            min(max(t, clue.start_s), clue.end_s),
-            x,
-            y,
-            tolerance=POSITION_TOLERANCE,
-        )
+        and contains(clue.keyframes, _shown_at(clue, t), x, y, tolerance=POSITION_TOLERANCE)
     ]
 
 
@@ -325,12 +365,18 @@ def _settle(
 
 
 def _precheck(
-    session: Session, player: Player | None, episode: Episode, t: float, now: dt.datetime
+    session: Session,
+    player: Player | None,
+    episode: Episode,
+    body: dict[str, Any],
+    t: float,
+    now: dt.datetime,
 ) -> None:
     if player is None:
         return
     check_wrong_claims(player)
-    check_watch_time(record_viewing(session, player, episode, now), t, now)
+    ticket = ticket_time(body.get("viewing"), episode, now)
+    check_watch_time(record_viewing(session, player, episode, now, ticket), t, now)
 
 
 def claim_clue(
@@ -345,7 +391,7 @@ def claim_clue(
         raise ClaimRefused(422, "invalid_body", _l('Envoyez {"t": s, "x": %, "y": %}.'))
     t = parse_time(episode, body.get("t"))
     x, y = parse_point(body.get("x"), body.get("y"))
-    _precheck(session, player, episode, t, now)
+    _precheck(session, player, episode, body, t, now)
     hits = clues_at_point(clues_of(session, episode.id), t, x, y)
     return _settle(session, player, hits, (t, x, y), "click", now)
 
@@ -408,22 +454,19 @@ def claim_region(
         raise ClaimRefused(422, "invalid_body", _l('Envoyez {"t": s, "region": "…"}.'))
     t = parse_time(episode, body.get("t"))
     region = body["region"]
-    _precheck(session, player, episode, t, now)
+    _precheck(session, player, episode, body, t, now)
     clues = [c for c in clues_of(session, episode.id) if _active(c, t)]
     hits: list[Hotspot] = []
     if region.startswith("z") and region[1:].isdigit() and int(region[1:]) < len(GRID_ZONES):
         zx, zy, zw, zh = _zone_of(int(region[1:]))
         for clue in clues:
-            box = box_at(clue.keyframes, min(max(t, clue.start_s), clue.end_s))
-            cx, cy = box["x"] + box["w"] / 2, box["y"] + box["h"] / 2
+            cx, cy = _centre(clue, t)
             if zx <= cx <= zx + zw and zy <= cy <= zy + zh:
                 hits.append(clue)
     else:
         hits = [c for c in clues if hmac.compare_digest(_region_token(episode.id, c.id), region)]
-    where = (t, 50.0, 50.0)
-    if hits:
-        box = box_at(hits[0].keyframes, min(max(t, hits[0].start_s), hits[0].end_s))
-        where = (t, box["x"] + box["w"] / 2, box["y"] + box["h"] / 2)
+    # An examine find is noted at the centre of the clue's box (only its finder sees it).
+    where = (t, *_centre(hits[0], t)) if hits else (t, 50.0, 50.0)
     return _settle(session, player, hits, where, "examine", now)
 
 

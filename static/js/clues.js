@@ -84,9 +84,14 @@ export function setupClues(root, video) {
     return { status: response.status, data: await response.json().catch(() => ({})) };
   }
 
-  // The server measures watching time from the first play: claims cannot outrun it.
+  // The server measures watching time from the first play: claims cannot outrun it. A visitor
+  // who has not played yet gets a signed ticket (no cookie) that their first claim carries.
   let viewing = null;
-  const startViewing = () => (viewing ||= post("viewings", {}).catch(() => (viewing = null)));
+  let ticket = null;
+  const startViewing = () =>
+    (viewing ||= post("viewings", {})
+      .then(({ data }) => (ticket = data.ticket || null))
+      .catch(() => (viewing = null)));
   video.addEventListener("play", startViewing);
 
   function addFound(clue) {
@@ -108,7 +113,7 @@ export function setupClues(root, video) {
     await startViewing();
     let result;
     try {
-      result = await post(path, body);
+      result = await post(path, ticket ? { ...body, viewing: ticket } : body);
     } catch {
       say(navigator.onLine === false ? TEXT.offline : TEXT.failed);
       return;

@@ -11,10 +11,8 @@ that leaderboard before the find and never reloaded, gets the new row over Socke
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,9 +21,11 @@ from playwright.sync_api import Page, expect
 from series.clues.seed import CLUES
 from series.episodes.hotspots import box_at
 from tests.e2e.conftest import SCREENSHOTS
-from tests.support.live import LiveEnvironment, live_environment
+from tests.support.live import LiveEnvironment
 
 pytestmark = pytest.mark.e2e
+#: The deployment of this module (conftest `live`) has the demo media.
+LIVE_WITH_MEDIA = True
 
 VIDEO = "document.querySelector('[data-player] video')"
 CLUE_TITLE = "Un ticket de la nocturne"
@@ -48,18 +48,6 @@ app = create_app()
 with app.app_context():
     print(json.dumps({"id": services.get_episode(db.session, 1, 1).id}))
 """
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEnvironment]:
-    """This module's deployment: the demo seed with its media."""
-    with live_environment(
-        tmp_path_factory.mktemp("clues"),
-        os.environ.get("REDIS_URL") or None,
-        os.environ.get("DATABASE_URL") or None,
-        media=True,
-    ) as environment:
-        yield environment
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Flask
 
@@ -125,3 +127,51 @@ def test_logging_in_merges_and_keeps_the_earlier_find_of_a_clue(
         kept = next(f for f in finds if f.hotspot_id == clue["id"])
         assert kept.note == "vu trop tard"  # the dropped find's note is not lost
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Player)) == 2
+
+
+def test_watching_without_playing_leaves_no_cookie_and_no_row(app: Flask, db, client, demo):
+    token = csrf_token(client)
+    opened = client.post(
+        f"/api/v1/episodes/{demo.episodes[2]}/viewings", headers={"X-CSRFToken": token}
+    )
+    assert opened.status_code == 200
+    assert opened.get_json()["ticket"]
+    assert client.get_cookie(GUEST_COOKIE) is None
+    assert "Set-Cookie" not in opened.headers or GUEST_COOKIE not in opened.headers["Set-Cookie"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Player)) == 0
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(EpisodeViewing)) == 0
+
+
+def test_the_first_claim_of_a_guest_is_dated_by_their_viewing_ticket(
+    app: Flask, db, client, clock, demo
+):
+    token = {"X-CSRFToken": csrf_token(client)}
+    episode = demo.episodes[2]
+    ticket = client.post(f"/api/v1/episodes/{episode}/viewings", headers=token).get_json()["ticket"]
+    other = client.post(f"/api/v1/episodes/{demo.episodes[3]}/viewings", headers=token).get_json()[
+        "ticket"
+    ]
+    clock.advance(seconds=300)
+    body = {"t": 570.0, "x": 50.0, "y": 50.0}
+    for forged in ("not-a-ticket", ticket[:-2] + "xx", other):
+        refused = client.post(
+            f"/api/v1/episodes/{episode}/clue-claims",
+            json=body | {"viewing": forged},
+            headers=token,
+        )
+        assert refused.status_code == 422
+        assert refused.get_json()["error"] == "too_fast"  # the opening is "now"
+    with app.app_context():  # one guest for the three: the refusal kept it, and its cookie
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Player)) == 1
+    client.delete_cookie(GUEST_COOKIE)  # a new guest: its first claim, with the real ticket
+    with app.app_context():
+        db.session.execute(sa.delete(EpisodeViewing))
+        db.session.commit()
+    accepted = client.post(
+        f"/api/v1/episodes/{episode}/clue-claims", json=body | {"viewing": ticket}, headers=token
+    )
+    assert accepted.status_code == 200  # 570 ≤ 30 + 2 × 300
+    with app.app_context():
+        opened = db.session.scalar(sa.select(EpisodeViewing.opened_at))
+        assert opened == clock.now - dt.timedelta(seconds=300)
