@@ -137,7 +137,24 @@ def set_up(
                 409, "investigation_closed", _l("L'échéance est passée : l'enquête est scellée.")
             )
     for part in PARTS:
-        setattr(investigation, part + "s", _clean_options(lists.get(part + "s"), part + "s"))
+        cleaned = _clean_options(lists.get(part + "s"), part + "s")
+        if investigation.id is not None:
+            # A choice someone already accused with cannot disappear from under their seal.
+            used = set(
+                session.scalars(
+                    sa.select(getattr(Accusation, part))
+                    .where(Accusation.season_id == season.id)
+                    .distinct()
+                )
+            )
+            if used - {o["key"] for o in cleaned}:
+                raise ApiError(
+                    409,
+                    "option_in_use",
+                    _l("Un choix déjà retenu dans une accusation ne peut pas être retiré."),
+                    field=part + "s",
+                )
+        setattr(investigation, part + "s", cleaned)
     investigation.deadline_at = deadline_at
     if solution is not None:
         if any(solution.get(p) not in {o["key"] for o in options(investigation, p)} for p in PARTS):

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -278,3 +279,25 @@ def test_editors_set_up_an_investigation_and_seal_its_solution(
         assert len(investigation.solution_commitment) == 64
     viewer = app.test_client()
     assert viewer.get("/edition/saisons/2/enquete").status_code in (302, 401)
+
+
+def test_a_choice_someone_accused_with_cannot_be_removed(
+    app: Flask, db, client, demo: Demo, player_headers
+):
+    from series.clues import accusation
+    from series.clues.seed import MOTIVES, PLACES, SUSPECTS
+
+    assert accuse(client, player_headers(), WRONG).status_code == 201
+    lists = {
+        "suspects": [{"key": k, "label": v} for k, v in SUSPECTS if k != "nadia"],
+        "motives": [{"key": k, "label": v} for k, v in MOTIVES],
+        "places": [{"key": k, "label": v} for k, v in PLACES],
+    }
+    with app.app_context():
+        season = db.session.scalar(sa.select(Season).where(Season.number == 1))
+        with pytest.raises(accusation.ApiError) as refused:
+            accusation.set_up(db.session, season, lists, RIGHT, dt.datetime.now(dt.UTC))
+        assert refused.value.code == "option_in_use"
+        lists["suspects"].append({"key": "nadia", "label": "Nadia B."})  # renaming is fine
+        changed = accusation.set_up(db.session, season, lists, RIGHT, dt.datetime.now(dt.UTC))
+        assert accusation.label_of(changed, "suspect", "nadia") == "Nadia B."
