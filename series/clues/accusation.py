@@ -234,6 +234,24 @@ def submit_accusation(
     return accusation
 
 
+def points_of(accusation: Accusation, investigation: Investigation, now: dt.datetime) -> int | None:
+    """The accusation's points once revealed (None before)."""
+    if not is_revealed(investigation, now):
+        return None
+    assert investigation.solution is not None
+    choice = {p: getattr(accusation, p) for p in PARTS}
+    return scoring.accusation_points(choice, investigation.solution)
+
+
+def by_commitment(session: Session, investigation: Investigation, seal: str) -> Accusation | None:
+    """The season's accusation with this seal, if the ledger holds it."""
+    return session.scalar(
+        sa.select(Accusation).where(
+            Accusation.season_id == investigation.season_id, Accusation.commitment == seal
+        )
+    )
+
+
 def receipt(accusation: Accusation, season_number: int) -> dict[str, Any]:
     """What the player keeps to check their accusation after the reveal."""
     return {
@@ -277,11 +295,9 @@ def ledger(session: Session, investigation: Investigation, now: dt.datetime) -> 
         chain = hashlib.sha256((chain + row.commitment).encode()).hexdigest()
         entry: dict[str, Any] = {"commitment": row.commitment, "chain": chain}
         if revealed:
-            assert investigation.solution is not None
-            choice = {p: getattr(row, p) for p in PARTS}
-            entry |= choice | {
+            entry |= {p: getattr(row, p) for p in PARTS} | {
                 "nonce": row.nonce,
-                "points": scoring.accusation_points(choice, investigation.solution),
+                "points": points_of(row, investigation, now),
             }
         entries.append(entry)
     deadline = deadline_of(investigation)

@@ -455,8 +455,7 @@ def verify() -> ResponseReturnValue:
         assert isinstance(data, dict)
         season = catalogue.get_season(db.session, data["season"])
         found = accusation.investigation_of(db.session, season) if season else None
-        if found is not None:
-            for entry in accusation.ledger(db.session, found, now())["entries"]:
-                if entry["commitment"] == data["commitment"]:
-                    included, points = True, entry.get("points")
+        sealed = accusation.by_commitment(db.session, found, data["commitment"]) if found else None
+        if found is not None and sealed is not None:
+            included, points = True, accusation.points_of(sealed, found, now())
     return jsonify({"valid": valid, "included": included, "points": points})

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import cache, counters
 from core.accounts.models import User
+from core.clock import now
 from core.db import db
 from core.extensions import socketio
 from core.realtime import broadcast
@@ -200,8 +201,6 @@ def changed(season_number: int) -> None:
     """
     counters.incr(VERSION)
     counters.incr(f"leaderboard:dirty:{season_number}")
-    from core.clock import now
-
     interval = float(current_app.config.get("LEADERBOARD_PUSH_INTERVAL", DEFAULT_PUSH_INTERVAL))
     if interval <= 0:
         push_tops(db.session, season_number, now())
@@ -212,8 +211,6 @@ def changed(season_number: int) -> None:
 
 
 def _pusher(app: Flask, season_number: int, interval: float) -> None:
-    from core.clock import now
-
     dirty = f"leaderboard:dirty:{season_number}"
     lock = f"leaderboard-push:{season_number}"
     with app.app_context():

@@ -97,16 +97,8 @@ def summaries(session: Session, player: Player, now: dt.datetime) -> list[Season
                 episodes.append(EpisodeSummary(episode, len(clues_of(session, episode.id)), mine))
         summary = SeasonSummary(season, episodes, accusations.get(season.id))
         investigation = accusation.investigation_of(session, season)
-        if (
-            summary.accusation is not None
-            and investigation is not None
-            and accusation.is_revealed(investigation, now)
-        ):
-            assert investigation.solution is not None
-            summary.accusation_points = scoring.accusation_points(
-                {p: getattr(summary.accusation, p) for p in accusation.PARTS},
-                investigation.solution,
-            )
+        if summary.accusation is not None and investigation is not None:
+            summary.accusation_points = accusation.points_of(summary.accusation, investigation, now)
         out.append(summary)
     return out
 

@@ -16,7 +16,7 @@ from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series import services as catalogue
-from series.clues import accusation, leaderboard, notebook, players, scoring
+from series.clues import accusation, leaderboard, notebook, players
 from series.clues.models import ClueFind
 
 logger = logging.getLogger(__name__)
@@ -202,11 +202,7 @@ def accusation_page(number: int) -> ResponseReturnValue:
     if mine is not None and receipt is None:
         receipt = accusation.receipt(mine, season.number)
     revealed = accusation.is_revealed(investigation, current)
-    points = None
-    if revealed and mine is not None and investigation.solution:
-        points = scoring.accusation_points(
-            {p: getattr(mine, p) for p in accusation.PARTS}, investigation.solution
-        )
+    points = accusation.points_of(mine, investigation, current) if mine else None
     response = render_template(
         "clues/accusation.html",
         season=season,

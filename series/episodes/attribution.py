@@ -15,11 +15,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import now as clock_now
+from core.db import conflict_insert
 from series.episodes.hotspot_kinds import KINDS, public_kinds
 from series.episodes.hotspot_models import (
     Hotspot,
@@ -120,15 +120,9 @@ def bump_daily(
         "clicks": HotspotDailyStat.clicks + clicks,
     }
     keys = [HotspotDailyStat.hotspot_id, HotspotDailyStat.day]
-    if dialect == "postgresql":
+    if dialect in ("postgresql", "sqlite"):
         session.execute(
-            postgresql.insert(HotspotDailyStat)
-            .values(**values)
-            .on_conflict_do_update(index_elements=keys, set_=added)
-        )
-    elif dialect == "sqlite":
-        session.execute(
-            sqlite.insert(HotspotDailyStat)
+            conflict_insert(session, HotspotDailyStat)
             .values(**values)
             .on_conflict_do_update(index_elements=keys, set_=added)
         )
