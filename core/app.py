@@ -56,7 +56,8 @@ def _register_event_handlers() -> None:
     """Import the Socket.IO handlers of every domain (they register room kinds)."""
     import series.clues.events
     import series.episodes.events
-    import series.events  # noqa: F401
+    import series.events
+    import series.votes.events  # noqa: F401
 
 
 def _blueprints() -> list[Any]:
@@ -78,6 +79,9 @@ def _blueprints() -> list[Any]:
     from series.episodes.uploads import bp as uploads
     from series.feeds import bp as feeds
     from series.views import bp as series
+    from series.votes.api import bp as votes_api
+    from series.votes.casting_views import bp as casting
+    from series.votes.views import bp as votes
 
     return [
         home,
@@ -97,4 +101,7 @@ def _blueprints() -> list[Any]:
         partners,
         clues_api,
         clues,
+        votes_api,
+        votes,
+        casting,
     ]

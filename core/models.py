@@ -8,5 +8,6 @@ from series import models as series  # noqa: F401
 from series.clues import models as clues  # noqa: F401
 from series.episodes import hotspot_models as hotspots  # noqa: F401
 from series.episodes import models as episodes  # noqa: F401
+from series.votes import models as votes  # noqa: F401
 
 metadata = Base.metadata

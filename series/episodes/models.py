@@ -59,6 +59,10 @@ class IngestJob(Base):
     episode_id: Mapped[int] = mapped_column(
         sa.ForeignKey("episodes.id", ondelete="CASCADE"), index=True
     )
+    #: Set when the master is an alternative ending of this episode (series.votes).
+    ending_option_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("poll_options.id", ondelete="CASCADE"), index=True
+    )
     #: The staged master file (deleted once the job is done or has failed for good).
     source_path: Mapped[str] = mapped_column(sa.String(500))
     original_name: Mapped[str] = mapped_column(sa.String(255))

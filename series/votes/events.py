@@ -1,0 +1,3 @@
+"""Socket.IO of polls: `join {"poll": id}` and `vote`."""
+
+from __future__ import annotations
