@@ -35,12 +35,14 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     templating.init_templating(app)
     observability.init_observability(app)
     jobs.init_jobs(app)
+    # Handlers declared with @socketio.on before init_app are kept for every app; declared
+    # after, they would reach only the first app's server.
+    _register_event_handlers()
     realtime.init_realtime(app)
     oidc.init_oidc(app)
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
-    _register_event_handlers()
     _init_domains(app)
     return app
 

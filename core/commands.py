@@ -219,8 +219,10 @@ def users_revoke_tokens(email: str) -> None:
 
 def _register_domain_commands() -> None:
     from series.episodes.cli import episodes_cli
+    from series.votes.cli import votes_cli
 
     cli.add_command(episodes_cli)
+    cli.add_command(votes_cli)
 
 
 _register_domain_commands()

@@ -66,8 +66,10 @@ class Base(DeclarativeBase):
 
 def _writes_expected() -> bool:
     """Whether the current unit of work may write: a state-changing request, or not a request."""
-    from flask import has_request_context, request
+    from flask import g, has_app_context, has_request_context, request
 
+    if has_app_context() and g.get("writes_expected"):
+        return True  # a Socket.IO event that writes (its request is the handshake's GET)
     if has_request_context():
         return request.method not in ("GET", "HEAD", "OPTIONS")
     return True

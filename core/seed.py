@@ -11,6 +11,8 @@ from core.db import db
 from series.clues.seed import seed_clue_game
 from series.episodes.hotspot_seed import seed_offers_and_hotspots
 from series.seed import seed_catalogue
+from series.votes.casting_seed import seed_casting
+from series.votes.seed import seed_polls
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +54,12 @@ def seed_demo(media: bool = False) -> list[str]:
     created += seed_catalogue(db.session, now())
     created += seed_offers_and_hotspots(db.session)
     created += seed_clue_game(db.session, now())
+    created += seed_casting(db.session, now())
     if media:
         from series.episodes.seed import seed_pilot_media
 
         created += seed_pilot_media(db.session)
+    created += seed_polls(db.session, now(), media=media)
     db.session.commit()
     logger.info("demo seed: %d objects created", len(created))
     return created or ["demo content already present: nothing changed"]

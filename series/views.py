@@ -16,6 +16,8 @@ from series.clues import services as clue_services
 from series.clues.accusation import investigation_of
 from series.episodes import services as media_services
 from series.episodes.media_views import media_urls
+from series.votes import services as votes
+from series.votes.endings import ending_url
 
 bp = Blueprint("series", __name__, template_folder="templates")
 
@@ -73,4 +75,8 @@ def episode(episode_id: int) -> ResponseReturnValue:
         clue_count=len(clue_services.clues_of(db.session, found.id)),
         my_finds=clue_services.finds_of(db.session, player, found.id) if player else [],
         has_investigation=investigation_of(db.session, found.season) is not None,
+        polls=votes.visible_polls(db.session, current_user, current, episode_id=found.id),
+        poll_state=lambda p: votes.state_of(p, current).value,
+        ending=votes.episode_ending(db.session, found, current_user, current),
+        ending_url=ending_url,
     )

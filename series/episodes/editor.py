@@ -84,6 +84,11 @@ SCHEMAS["IngestJob"] = {
     "properties": {
         "id": {"type": "integer"},
         "episode": {"type": "integer"},
+        "ending_option": {
+            "type": "integer",
+            "nullable": True,
+            "description": "set when the master is an alternative ending (a poll option)",
+        },
         "state": {"type": "string", "enum": [s.value for s in IngestState]},
         "progress": {"type": "number", "minimum": 0, "maximum": 1},
         "eta_s": {"type": "number", "nullable": True, "description": "seconds left"},

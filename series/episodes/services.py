@@ -74,6 +74,7 @@ def start_ingest(
     staged: Path,
     original_name: str,
     user_id: int | None = None,
+    ending_option_id: int | None = None,
 ) -> IngestJob:
     """Validate a staged master with ffprobe and queue its ingest job.
 
@@ -90,6 +91,7 @@ def start_ingest(
         original_name=original_name[:255],
         source_info=asdict(info),
         created_by_id=user_id,
+        ending_option_id=ending_option_id,
     )
     session.add(job)
     session.flush()
@@ -114,7 +116,11 @@ def run_ingest(job_id: int, report: ProgressReport | None = None) -> None:
 
     source = Path(job.source_path)
     token = secrets.token_urlsafe(12)
-    relative = f"episodes/{job.episode_id}/{token}"
+    relative = (
+        f"endings/{job.ending_option_id}/{token}"
+        if job.ending_option_id is not None
+        else f"episodes/{job.episode_id}/{token}"
+    )
     out_dir = media_root() / relative
     last_write = 0.0
 
@@ -183,6 +189,12 @@ def _publish(session: Session, job: IngestJob, relative: str, result: object) ->
     from series.episodes.media import TranscodeResult
 
     assert isinstance(result, TranscodeResult)
+    if job.ending_option_id is not None:
+        from series.votes.endings import publish_ending
+
+        old = publish_ending(session, job.ending_option_id, relative, result)
+        _finish(session, job, old, relative)
+        return
     media = session.scalar(sa.select(EpisodeMedia).where(EpisodeMedia.episode_id == job.episode_id))
     old_directory = media.directory if media else None
     if media is None:
@@ -201,6 +213,10 @@ def _publish(session: Session, job: IngestJob, relative: str, result: object) ->
     media.scenes = result.scenes
     media.created_at = utcnow()
     job.episode.duration_s = result.duration
+    _finish(session, job, old_directory, relative)
+
+
+def _finish(session: Session, job: IngestJob, old_directory: str | None, relative: str) -> None:
     job.state = IngestState.DONE
     job.progress, job.eta_s = 1.0, 0.0
     job.finished_at = utcnow()
@@ -257,6 +273,7 @@ def job_json(job: IngestJob) -> dict[str, object]:
     return {
         "id": job.id,
         "episode": job.episode_id,
+        "ending_option": job.ending_option_id,
         "state": job.state.value,
         "progress": job.progress,
         "eta_s": None if job.eta_s is None else round(job.eta_s, 1),

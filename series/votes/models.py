@@ -40,7 +40,7 @@ class Poll(Base):
     __tablename__ = "polls"
     __table_args__ = (
         sa.CheckConstraint(
-            "closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at", name="window_order"
+            "closes_at IS NULL OR opens_at IS NULL OR closes_at >= opens_at", name="window_order"
         ),
     )
 
@@ -182,9 +182,7 @@ class CastingSignup(Base):
 
     id: Mapped[intpk]
     call_id: Mapped[int] = mapped_column(sa.ForeignKey("casting_calls.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     full_name: Mapped[str] = mapped_column(sa.String(120))
     email: Mapped[str] = mapped_column(sa.String(254))
     phone: Mapped[str] = mapped_column(sa.String(30), default="")

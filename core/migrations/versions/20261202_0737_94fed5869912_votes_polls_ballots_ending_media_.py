@@ -12,7 +12,6 @@ from alembic import op
 
 import core.db
 
-
 revision = "94fed5869912"
 down_revision = "69c8a9dd82af"
 branch_labels = None
@@ -101,7 +100,7 @@ def upgrade() -> None:
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", core.db.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at",
+            "closes_at IS NULL OR opens_at IS NULL OR closes_at >= opens_at",
             name=op.f("ck_polls_window_order"),
         ),
         sa.ForeignKeyConstraint(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,19 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from series.episodes.hotspot_models import Hotspot
-
-
-class Clock:
-    """The app's clock (CLOCK setting), moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
+from tests.support.clock import Clock
 
 
 @pytest.fixture

@@ -1,0 +1,127 @@
+// A poll page: live bars over Socket.IO, votes over the socket when it is up (the plain form
+// otherwise), and the winning ending played at close. The page works without this script.
+import { io } from "/static/vendor/socket.io.esm.min.js";
+
+const section = document.querySelector("[data-poll]");
+if (section) {
+  const pollId = Number(section.dataset.poll);
+  const fr = document.documentElement.lang !== "en";
+  const announce = section.querySelector("[data-announce]");
+  const stateText = section.querySelector("[data-state-text]");
+  const form = section.querySelector("[data-vote-form]");
+  let lastSpoken = 0;
+  let closedShown = section.dataset.state === "closed";
+
+  const say = (text, force) => {
+    // Polite, and not more than every 10 s: screen readers must not chatter during a storm.
+    const t = Date.now();
+    if (!force && t - lastSpoken < 10000) return;
+    lastSpoken = t;
+    announce.textContent = text;
+  };
+  const votes = (n) => (fr ? `${n} ${n > 1 ? "voix" : "voix"}` : `${n} ${n === 1 ? "vote" : "votes"}`);
+
+  function render(counts, total) {
+    const bars = section.querySelector("[data-bars]");
+    if (!bars || counts === undefined || total === null) return;
+    for (const li of bars.querySelectorAll("[data-option]")) {
+      const n = counts[li.dataset.option] ?? 0;
+      const pct = total ? Math.round((100 * n) / total) : 0;
+      li.querySelector("[data-fill]").style.width = `${pct}%`;
+      li.querySelector("[data-figure]").textContent = `${pct} % (${votes(n)})`;
+    }
+    const totalEl = section.querySelector("[data-total]");
+    if (totalEl) totalEl.textContent = fr ? `${total} vote${total > 1 ? "s" : ""} au total` : `${total} vote${total === 1 ? "" : "s"} in total`;
+    const lead = [...bars.querySelectorAll("[data-option]")].sort(
+      (a, b) => (counts[b.dataset.option] ?? 0) - (counts[a.dataset.option] ?? 0),
+    )[0];
+    if (lead && total) {
+      const label = lead.querySelector(".poll-bar-label").firstChild.textContent.trim();
+      say(fr ? `${total} votes. En tête : ${label}.` : `${total} votes. Leading: ${label}.`);
+    }
+  }
+
+  async function showClosed() {
+    if (closedShown) return;
+    closedShown = true;
+    section.dataset.state = "closed";
+    if (form) form.remove();
+    stateText.textContent = fr ? "Vote clos." : "Voting is closed.";
+    const response = await fetch(section.dataset.api, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const poll = await response.json();
+    if (poll.counts) render(poll.counts, poll.total);
+    const winner = poll.options.find((o) => o.id === poll.winner);
+    if (!winner) return say(fr ? "Le vote est clos." : "Voting is closed.", true);
+    const bar = section.querySelector(`[data-option="${winner.id}"]`);
+    if (bar) bar.classList.add("is-winner");
+    say(fr ? `Vote clos. Choix retenu : ${winner.label}.` : `Voting closed. Chosen: ${winner.label}.`, true);
+    if (!winner.ending_url || section.querySelector("[data-ending]")) return;
+    const slot = section.querySelector("[data-ending-slot]");
+    const title = Object.assign(document.createElement("h2"), {
+      textContent: fr ? "La fin choisie par le public" : "The ending chosen by the audience",
+    });
+    const video = Object.assign(document.createElement("video"), { controls: true, src: winner.ending_url });
+    video.className = "poll-ending";
+    video.dataset.ending = "";
+    video.playsInline = true;
+    slot.replaceChildren(title, video);
+    try {
+      await video.play();
+    } catch {
+      // Browsers refuse sound without a gesture: play muted, the controls bring it back.
+      video.muted = true;
+      video.play().catch(() => {});
+    }
+  }
+
+  const socket = io({ transports: ["websocket", "polling"] });
+  socket.on("connect", () => socket.emit("join", { poll: pollId }));
+  socket.on("tally", (data) => {
+    if (data.poll !== pollId) return;
+    if (!data.hidden) render(data.counts, data.total);
+    if (data.state === "closed") showClosed();
+  });
+
+  if (form) {
+    form.addEventListener("submit", (event) => {
+      if (!socket.connected) return; // the plain form post does the same
+      const choice = form.querySelector("input[name=option]:checked");
+      if (!choice) return;
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      const key = form.querySelector("input[name=key]").value;
+      socket.timeout(10000).emit("vote", { poll: pollId, option: Number(choice.value), key }, (err, ack) => {
+        if (err) return form.submit(); // no answer: the form (same key) cannot count twice
+        button.disabled = false;
+        const box = document.createElement("div");
+        box.className = ack.status < 300 ? "poll-receipt" : "error-summary";
+        box.setAttribute("role", ack.status < 300 ? "status" : "alert");
+        if (ack.status < 300) {
+          const label = choice.closest("label").querySelector(".poll-choice-label").textContent;
+          box.append(
+            Object.assign(document.createElement("p"), {
+              textContent: fr ? `Vote enregistré : ${label}. Merci !` : `Vote recorded: ${label}. Thank you!`,
+            }),
+            Object.assign(document.createElement("p"), {
+              textContent: (fr ? "Votre reçu : " : "Your receipt: ") + ack.receipt,
+            }),
+          );
+          form.replaceWith(box);
+        } else {
+          box.append(Object.assign(document.createElement("p"), { textContent: ack.message }));
+          form.prepend(box);
+        }
+      });
+    });
+  }
+
+  const closes = Date.parse(section.dataset.closes);
+  if (!closedShown && closes) {
+    // In case the final tally is missed (a dropped connection at the wrong moment).
+    const wait = closes - Date.now() + 1500;
+    if (wait < 2 ** 31 - 1) setTimeout(showClosed, Math.max(wait, 0));
+  }
+  if (section.dataset.state === "closed") closedShown = true;
+}
