@@ -19,7 +19,9 @@ if (section) {
     lastSpoken = t;
     announce.textContent = text;
   };
-  const votes = (n) => (fr ? `${n} ${n > 1 ? "voix" : "voix"}` : `${n} ${n === 1 ? "vote" : "votes"}`);
+  const votes = (n) => (fr ? `${n} voix` : `${n} ${n === 1 ? "vote" : "votes"}`);
+  const totalText = (n) => (fr ? `${n} vote${n > 1 ? "s" : ""}` : `${n} vote${n === 1 ? "" : "s"}`);
+  const el = (tag, text, attrs = {}) => Object.assign(document.createElement(tag), { textContent: text }, attrs);
 
   function render(counts, total) {
     const bars = section.querySelector("[data-bars]");
@@ -31,13 +33,13 @@ if (section) {
       li.querySelector("[data-figure]").textContent = `${pct} % (${votes(n)})`;
     }
     const totalEl = section.querySelector("[data-total]");
-    if (totalEl) totalEl.textContent = fr ? `${total} vote${total > 1 ? "s" : ""} au total` : `${total} vote${total === 1 ? "" : "s"} in total`;
+    if (totalEl) totalEl.textContent = `${totalText(total)} ${fr ? "au total" : "in total"}`;
     const lead = [...bars.querySelectorAll("[data-option]")].sort(
       (a, b) => (counts[b.dataset.option] ?? 0) - (counts[a.dataset.option] ?? 0),
     )[0];
     if (lead && total) {
       const label = lead.querySelector(".poll-bar-label").firstChild.textContent.trim();
-      say(fr ? `${total} votes. En tête : ${label}.` : `${total} votes. Leading: ${label}.`);
+      say(fr ? `${totalText(total)}. En tête : ${label}.` : `${totalText(total)}. Leading: ${label}.`);
     }
   }
 
@@ -46,6 +48,7 @@ if (section) {
     closedShown = true;
     section.dataset.state = "closed";
     if (form) form.remove();
+    section.querySelector("[data-login-prompt]")?.remove();
     stateText.textContent = fr ? "Vote clos." : "Voting is closed.";
     const response = await fetch(section.dataset.api, { headers: { Accept: "application/json" } });
     if (!response.ok) return;
@@ -54,7 +57,32 @@ if (section) {
     const winner = poll.options.find((o) => o.id === poll.winner);
     if (!winner) return say(fr ? "Le vote est clos." : "Voting is closed.", true);
     const bar = section.querySelector(`[data-option="${winner.id}"]`);
-    if (bar) bar.classList.add("is-winner");
+    if (bar && !bar.classList.contains("is-winner")) {
+      // Not by colour alone: the label says it too (as the server-rendered page does).
+      bar.classList.add("is-winner");
+      bar.querySelector(".poll-bar-label").append(" ", el("strong", fr ? "— gagnant" : "— winner"));
+    }
+    if (!section.querySelector("[data-audit-link]")) {
+      const audit = document.createElement("p");
+      audit.dataset.auditLink = "";
+      audit.append(
+        el("a", fr ? "Registre public du vote et vérification de votre reçu" : "Public voting register and receipt check", {
+          href: section.dataset.audit,
+        }),
+      );
+      section.append(audit);
+    }
+    const extras = poll.options.filter((o) => o.id !== winner.id && o.ending_url);
+    const extrasSlot = section.querySelector("[data-extras-slot]");
+    if (extras.length && extrasSlot && !extrasSlot.querySelector("ul")) {
+      const list = el("ul", "", { className: "poll-extras" });
+      for (const o of extras) {
+        const item = document.createElement("li");
+        item.append(el("a", o.label, { href: o.ending_url }));
+        list.append(item);
+      }
+      extrasSlot.replaceChildren(el("h2", fr ? "Les autres fins (bonus)" : "The other endings (extras)"), list);
+    }
     say(fr ? `Vote clos. Choix retenu : ${winner.label}.` : `Voting closed. Chosen: ${winner.label}.`, true);
     if (!winner.ending_url || section.querySelector("[data-ending]")) return;
     const slot = section.querySelector("[data-ending-slot]");
@@ -100,14 +128,13 @@ if (section) {
         box.setAttribute("role", ack.status < 300 ? "status" : "alert");
         if (ack.status < 300) {
           const label = choice.closest("label").querySelector(".poll-choice-label").textContent;
-          box.append(
-            Object.assign(document.createElement("p"), {
-              textContent: fr ? `Vote enregistré : ${label}. Merci !` : `Vote recorded: ${label}. Thank you!`,
-            }),
-            Object.assign(document.createElement("p"), {
-              textContent: (fr ? "Votre reçu : " : "Your receipt: ") + ack.receipt,
-            }),
-          );
+          const receipt = el("p", fr
+            ? "Votre reçu (gardez-le pour vérifier, après la clôture, que votre vote est compté) : "
+            : "Your receipt (keep it to check, after closing, that your vote is counted): ");
+          const code = el("code", ack.receipt, { className: "token" });
+          code.dataset.receipt = "";
+          receipt.append(code);
+          box.append(el("p", fr ? `Vote enregistré : ${label}. Merci !` : `Vote recorded: ${label}. Thank you!`), receipt);
           form.replaceWith(box);
         } else {
           box.append(Object.assign(document.createElement("p"), { textContent: ack.message }));
