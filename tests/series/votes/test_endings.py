@@ -192,3 +192,33 @@ def test_the_demo_seed_has_the_finale_ending_poll_and_a_site_poll(
     assert [p["question"] for p in listed] == ["Quel département pour la saison 2 ?"]
     # The finale is not out: its poll stays secret.
     assert client.get(f"/api/v1/polls/{ending.id}").status_code == 404
+
+
+def test_editors_create_open_and_close_a_poll_from_their_pages(
+    client: Any, auth: Any, make_user: Callable[..., Any], pilot: dict[int, int]
+):
+    auth.login(make_user("ed-pages@example.org", role="editor").email)
+    token = csrf_token(client, "/edition/sondages")
+    form = {
+        "csrf_token": token,
+        "question": "Qui sera l'invité du final ?",
+        "options": "La cheffe\nLe vigneron\n\n",
+        "scope": "episode",
+        "episode": str(pilot[2]),
+        "results": "at_close",
+    }
+    refused = client.post("/edition/sondages", data=form | {"options": "Seul"})
+    assert refused.status_code == 422
+    assert "Un sondage propose de 2 à 5 réponses." in refused.get_data(as_text=True)
+    created = client.post("/edition/sondages", data=form)
+    assert created.status_code == 302
+    poll_url = created.headers["Location"]
+    assert "Brouillon" in client.get(poll_url).get_data(as_text=True)
+    opened = client.post(poll_url, data={"csrf_token": token, "action": "open", "duration_s": "60"})
+    assert opened.status_code == 302
+    assert "Vote ouvert" in client.get(poll_url).get_data(as_text=True)
+    closed = client.post(poll_url, data={"csrf_token": token, "action": "close"})
+    assert closed.status_code == 302
+    assert "Vote clos" in client.get(poll_url).get_data(as_text=True)
+    auth.logout()
+    assert client.get("/edition/sondages").status_code == 302  # to the sign-in page
