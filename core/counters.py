@@ -51,6 +51,27 @@ def get(name: str) -> int:
         return _memory_get(current_app.config["REDIS_KEY_PREFIX"] + name)
 
 
+_RAISE_TO = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) return ARGV[1] end
+return current
+"""
+
+
+def raise_to(name: str, value: int) -> int:
+    """Set the counter to value unless it is already higher (atomic); returns the result."""
+    if current_app.config["REDIS_URL"]:
+        key = redis_key("counter", name)
+        return int(redis_client().eval(_RAISE_TO, 1, key, value))
+    key = current_app.config["REDIS_KEY_PREFIX"] + name
+    with _lock:
+        current = _memory_get(key)
+        if current < value:
+            _memory[key] = (value, None)
+            return value
+        return current
+
+
 def reset(name: str) -> None:
     """Forget a counter."""
     if current_app.config["REDIS_URL"]:

@@ -217,17 +217,21 @@ def vote(poll_id: int) -> ResponseReturnValue:
 
 
 def vote_and_count(poll_id: int, option: object, key: object) -> tuple[int, dict[str, Any]]:
-    """The vote of the signed-in caller, committed before the answer (HTTP and Socket.IO)."""
-    poll = _visible_poll(poll_id)
+    """The signed-in caller's vote, committed before the answer (HTTP and Socket.IO)."""
+    voter = current_user
+    at = now()
+    rules = services.rules_of(db.session, poll_id)
+    if rules is None or not services.may_vote_in(rules, voter, at):
+        raise ApiError(404, "not_found", _("Ce sondage n'existe pas ou n'est pas encore public."))
     try:
-        result = services.cast_vote(db.session, poll, current_user.id, option, key, now())
+        result = services.cast_vote(db.session, rules, int(voter.id), option, key, at)
     except services.VoteRefused as refused:
         db.session.rollback()
         raise ApiError(refused.status, refused.code, refused.message) from None
     db.session.commit()
     if result.status == 201:
         try:
-            tally.counted(poll, result.body["option"])
+            tally.counted(poll_id, result.body["option"])
         except Exception:
             # The vote is committed: a failing live counter only delays its display.
             logger.exception("live tally of poll %s not updated", poll_id)

@@ -14,15 +14,18 @@ import enum
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from flask import current_app
 from sqlalchemy.orm import Session, selectinload
 
+from core import counters
+from core.db import conflict_insert
 from core.i18n import gettext as _
 from series import services as catalogue
 from series.models import Episode
@@ -47,7 +50,7 @@ class PollState(enum.StrEnum):
     CLOSED = "closed"
 
 
-def state_of(poll: Poll, now: dt.datetime) -> PollState:
+def state_of(poll: Poll | PollRules, now: dt.datetime) -> PollState:
     """Where a poll stands at a given time."""
     if poll.opens_at is None:
         return PollState.DRAFT
@@ -118,6 +121,72 @@ def visible_polls(
     return polls
 
 
+# ---- What a vote is checked against ----
+
+
+@dataclass(frozen=True)
+class PollRules:
+    """What judging a vote needs of a poll: read once a second per process, not per vote."""
+
+    id: int
+    opens_at: dt.datetime | None
+    closes_at: dt.datetime | None
+    option_ids: frozenset[int]
+    receipt_secret: str
+    episode_id: int | None
+    episode_publish_at: dt.datetime | None
+
+
+#: Seconds a process keeps a poll's rules; an editor's change (a new version) ends it sooner.
+RULES_TTL = 1.0
+
+
+def _version(poll_id: int) -> str:
+    return f"poll:{poll_id}:version"
+
+
+def poll_changed(poll_id: int) -> None:
+    """An editor changed the poll: every process reads its rules again."""
+    counters.incr(_version(poll_id))
+
+
+def rules_of(session: Session, poll_id: int) -> PollRules | None:
+    """The poll's rules, from this process's cache while fresh."""
+    cache: dict[int, tuple[float, int, PollRules]] = current_app.extensions.setdefault(
+        "poll_rules", {}
+    )
+    version = counters.get(_version(poll_id))
+    hit = cache.get(poll_id)
+    if hit is not None and hit[0] > time.monotonic() and hit[1] == version:
+        return hit[2]
+    poll = session.get(Poll, poll_id)
+    if poll is None:
+        return None
+    option_ids = session.scalars(sa.select(PollOption.id).where(PollOption.poll_id == poll_id))
+    rules = PollRules(
+        id=poll.id,
+        opens_at=poll.opens_at,
+        closes_at=poll.closes_at,
+        option_ids=frozenset(option_ids),
+        receipt_secret=poll.receipt_secret,
+        episode_id=poll.episode_id,
+        episode_publish_at=poll.episode.publish_at if poll.episode is not None else None,
+    )
+    cache[poll_id] = (time.monotonic() + RULES_TTL, version, rules)
+    return rules
+
+
+def may_vote_in(rules: PollRules, user: object, now: dt.datetime) -> bool:
+    """`may_see` from the rules: the caller may see the poll (else it does not exist)."""
+    if is_editor(user):
+        return True
+    if rules.opens_at is None:
+        return False
+    if rules.episode_id is not None:
+        return rules.episode_publish_at is not None and rules.episode_publish_at <= now
+    return True
+
+
 # ---- Counting ----
 
 
@@ -179,7 +248,7 @@ class VoteResult:
     ballot: Ballot
 
 
-def receipt_of(poll: Poll, user_id: int, key: str) -> str:
+def receipt_of(poll: Poll | PollRules, user_id: int, key: str) -> str:
     """The voter's secret receipt: derived, so a replay gives the same one without storing it."""
     message = f"{user_id}:{key}".encode()
     return hmac.new(poll.receipt_secret.encode(), message, hashlib.sha256).hexdigest()[:32]
@@ -191,7 +260,7 @@ def commitment_of(poll_id: int, option_id: int, receipt: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _body(poll: Poll, ballot: Ballot, replayed: bool) -> dict[str, Any]:
+def _body(poll: Poll | PollRules, ballot: Ballot, replayed: bool) -> dict[str, Any]:
     return {
         "poll": poll.id,
         "option": ballot.option_id,
@@ -208,7 +277,7 @@ def _existing(session: Session, poll_id: int, user_id: int) -> Ballot | None:
     )
 
 
-def _answer_existing(poll: Poll, ballot: Ballot, key: str) -> VoteResult:
+def _answer_existing(poll: Poll | PollRules, ballot: Ballot, key: str) -> VoteResult:
     if ballot.key == key:
         return VoteResult(200, _body(poll, ballot, replayed=True), ballot)
     raise VoteRefused(409, "already_voted", _("Vous avez déjà voté à ce sondage."))
@@ -228,47 +297,68 @@ def _bad_key() -> str:
     )
 
 
+_INSERTS: dict[str, Any] = {}
+
+
+def _insert_ballot(session: Session) -> Any:
+    """`INSERT INTO ballots … ON CONFLICT DO NOTHING RETURNING id`, built once per backend:
+    a Core statement with bound values (the hot path of a vote storm)."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        table = Ballot.__table__
+        _INSERTS[dialect] = (
+            conflict_insert(session, table)  # type: ignore[arg-type]
+            .on_conflict_do_nothing()
+            .returning(table.c.id)
+        )
+    return _INSERTS[dialect]
+
+
 def cast_vote(
-    session: Session, poll: Poll, user_id: int, option_id: object, key: object, now: dt.datetime
+    session: Session,
+    poll: PollRules,
+    user_id: int,
+    option_id: object,
+    key: object,
+    now: dt.datetime,
 ) -> VoteResult:
-    """Record one vote (flushes; the caller commits, then calls tally.counted for a 201).
+    """Record one vote (the caller commits, then calls tally.counted for a 201).
 
     The same key replayed answers 200 with the first answer, even after close; another
-    vote by the same account 409; outside the window 403 with the reason.
+    vote by the same account 409; outside the window 403 with the reason. The ballot is
+    written with INSERT … ON CONFLICT DO NOTHING: of concurrent duplicates one is written and
+    the others find it, with no read before the write on the usual path.
     """
     key = clean_key(key)
     if not isinstance(option_id, int) or isinstance(option_id, bool):
         raise VoteRefused(422, "invalid_option", _("Choisissez une des réponses proposées."))
-    existing = _existing(session, poll.id, user_id)
-    if existing is not None:
-        return _answer_existing(poll, existing, key)
     state = state_of(poll, now)
-    if state is PollState.CLOSED:
-        raise VoteRefused(403, "poll_closed", _("Ce vote est clos."))
-    if state is not PollState.OPEN:
-        raise VoteRefused(403, "poll_not_open", _("Ce vote n'est pas encore ouvert."))
-    if option_id not in {o.id for o in poll.options}:
+    if state is not PollState.OPEN or option_id not in poll.option_ids:
+        existing = _existing(session, poll.id, user_id)
+        if existing is not None:
+            return _answer_existing(poll, existing, key)
+        if state is PollState.CLOSED:
+            raise VoteRefused(403, "poll_closed", _("Ce vote est clos."))
+        if state is not PollState.OPEN:
+            raise VoteRefused(403, "poll_not_open", _("Ce vote n'est pas encore ouvert."))
         raise VoteRefused(422, "invalid_option", _("Choisissez une des réponses proposées."))
     receipt = receipt_of(poll, user_id, key)
-    ballot = Ballot(
-        poll_id=poll.id,
-        option_id=option_id,
-        user_id=user_id,
-        key=key,
-        commitment=commitment_of(poll.id, option_id, receipt),
-        cast_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(ballot)
-    except IntegrityError:
-        # A concurrent request with this account won the race: answer as it was answered.
+    values = {
+        "poll_id": poll.id,
+        "option_id": option_id,
+        "user_id": user_id,
+        "key": key,
+        "commitment": commitment_of(poll.id, option_id, receipt),
+        "cast_at": now,
+    }
+    inserted = session.connection().execute(_insert_ballot(session), values).scalar()
+    if inserted is None:
+        # This account already voted (maybe a concurrent duplicate): answer as it was answered.
         existing = _existing(session, poll.id, user_id)
         if existing is None:
-            raise VoteRefused(
-                422, "key_reused", _("Cette clé a déjà servi pour un autre vote.")
-            ) from None
+            raise VoteRefused(422, "key_reused", _("Cette clé a déjà servi pour un autre vote."))
         return _answer_existing(poll, existing, key)
+    ballot = Ballot(id=inserted, **values)
     return VoteResult(201, _body(poll, ballot, replayed=False), ballot)
 
 
@@ -364,6 +454,7 @@ def open_now(poll: Poll, now: dt.datetime, duration_s: int | None = None) -> Non
         raise PollInvalid("duration", _("Une durée de vote va de 15 secondes à 30 minutes."))
     poll.opens_at = now
     poll.closes_at = now + dt.timedelta(seconds=duration_s) if duration_s else None
+    poll_changed(poll.id)
 
 
 def close_now(poll: Poll, now: dt.datetime) -> None:
@@ -371,6 +462,7 @@ def close_now(poll: Poll, now: dt.datetime) -> None:
     if state_of(poll, now) is not PollState.OPEN:
         raise PollInvalid("state", _("Seul un sondage ouvert peut être clos."))
     poll.closes_at = now
+    poll_changed(poll.id)
 
 
 # ---- Endings ----

@@ -3,18 +3,19 @@
 Counters live in Redis at scale (memory in the embedded default) so every server process
 counts the same votes. A vote is counted after its commit; were a process to die between the
 two, the count would lag by that vote until the close, when the database (the reference)
-overwrites the counters. Pushes are coalesced: the first vote of a quiet poll is pushed at
-once, then at most one push per interval across all processes (a shared lock), the last of
-them after the last vote.
+overwrites the counters. Pushes are coalesced (see `changed`): the first vote of a quiet poll
+is pushed at once, then at most one push per interval across all processes, the last of them
+after the last vote, even if the process that pushed last has died.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
 from core import counters
@@ -100,59 +101,92 @@ def payload(session: Session, poll: Poll, at: dt.datetime) -> dict[str, Any]:
 
 
 def push(session: Session, poll_id: int) -> None:
-    """Send the poll's tally to its room."""
+    """Send the poll's tally to its room (reading first, then ending the transaction: no
+    database lock is held while thousands of messages go out)."""
     poll = services.get_poll(session, poll_id)
-    if poll is not None:
-        broadcast("tally", payload(session, poll, now()), "poll", poll_id)
+    if poll is None:
+        return
+    data = payload(session, poll, now())
+    session.rollback()
+    broadcast("tally", data, "poll", poll_id)
 
 
-def counted(poll: Poll, option_id: int) -> None:
+def counted(poll_id: int, option_id: int) -> None:
     """A new vote was committed: count it and have the tally pushed soon."""
-    if counters.get(_seeded(poll.id)):
-        counters.incr(_counter(poll.id, option_id))
+    if counters.get(_seeded(poll_id)):
+        counters.incr(_counter(poll_id, option_id))
     else:
-        live_counts(db.session, poll)
-    changed(poll.id)
+        poll = services.get_poll(db.session, poll_id)
+        if poll is not None:
+            live_counts(db.session, poll)  # seeded from the database, this vote included
+    changed(poll_id)
 
 
 def interval() -> float:
     return float(current_app.config.get("POLL_TALLY_INTERVAL", DEFAULT_INTERVAL))
 
 
+#: Per poll, the highest change mark counted by this process, and the polls it waits to push.
+_marks: dict[tuple[str, int], int] = {}
+_waiting: set[tuple[str, int]] = set()
+_local = threading.Lock()
+
+
 def changed(poll_id: int) -> None:
-    """Schedule a push of the poll's tally, coalesced with the other votes' pushes."""
-    counters.incr(f"poll:{poll_id}:dirty")
+    """Schedule a push of the poll's tally, coalesced with the other votes' pushes.
+
+    Every change gets a mark (a shared counter). A process that counted a change keeps one
+    waiter per poll until a push has covered its highest mark; pushes take a shared lock that
+    expires after one interval (not released: it is the rate limit), so at most one push per
+    interval goes out across all processes, the first at once. Should a process die, its
+    lock expires within the interval and the other processes' waiters push.
+    """
+    mark = counters.incr(f"poll:{poll_id}:dirty")
     every = interval()
     if every <= 0:
         push(db.session, poll_id)
+        counters.raise_to(f"poll:{poll_id}:pushed", mark)
         return
-    if counters.try_lock(f"poll-push:{poll_id}", ttl=every * 20):
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        socketio.start_background_task(_pusher, app, poll_id, every)
+    key = (current_app.config["REDIS_KEY_PREFIX"], poll_id)
+    with _local:
+        _marks[key] = max(_marks.get(key, 0), mark)
+        if key in _waiting:
+            return
+        _waiting.add(key)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    socketio.start_background_task(_waiter, app, poll_id, every)
 
 
-def _pusher(app: Flask, poll_id: int, every: float) -> None:
-    dirty, lock = f"poll:{poll_id}:dirty", f"poll-push:{poll_id}"
+def _waiter(app: Flask, poll_id: int, every: float) -> None:
     with app.app_context():
-        seen = counters.get(dirty)
+        g.writes_expected = False  # reads only: never queue behind (or block) the voters
+        key = (app.config["REDIS_KEY_PREFIX"], poll_id)
+        pushed = f"poll:{poll_id}:pushed"
         try:
-            while True:
-                seen = counters.get(dirty)
+            while counters.get(pushed) < _marks.get(key, 0):
+                if not counters.try_lock(f"poll-push:{poll_id}", ttl=every):
+                    socketio.sleep(every / 5)
+                    continue
+                seen = counters.get(f"poll:{poll_id}:dirty")
                 try:
                     push(db.session, poll_id)
                 finally:
                     db.session.rollback()
                     db.registry.remove()
-                socketio.sleep(every)
-                if counters.get(dirty) == seen:
-                    break
+                counters.raise_to(pushed, seen)
         except Exception:
             logger.exception("tally push of poll %s failed", poll_id)
         finally:
-            counters.unlock(lock)
-        # A vote counted between the last check and the unlock found the lock taken.
-        if counters.get(dirty) != seen and counters.try_lock(lock, ttl=every * 20):
-            socketio.start_background_task(_pusher, app, poll_id, every)
+            with _local:
+                _waiting.discard(key)
+            # A change counted between the last check and the discard found us waiting.
+            again = counters.get(pushed) < _marks.get(key, 0)
+        if again:
+            with _local:
+                if key in _waiting:
+                    return
+                _waiting.add(key)
+            socketio.start_background_task(_waiter, app, poll_id, every)
 
 
 def watch_close(poll: Poll) -> None:
@@ -171,6 +205,7 @@ def watch_close(poll: Poll) -> None:
 def _close_watcher(app: Flask, poll_id: int, wait: float) -> None:
     socketio.sleep(wait + 0.05)
     with app.app_context():
+        g.writes_expected = False
         try:
             push(db.session, poll_id)
         except Exception:

@@ -131,3 +131,30 @@ def test_a_crowd_votes_at_once_every_vote_counted_and_tallies_coalesced(server: 
     # One push per interval at most (plus the leading one), whatever the rate of votes.
     assert len(sent) <= math.ceil((elapsed + 0.8) / 0.25) + 1
     assert len(ballots(server, poll_id)) == 60
+
+
+def test_a_process_that_died_holding_the_push_lock_does_not_freeze_the_tally(server: Flask):
+    from core import counters
+    from core.extensions import socketio
+
+    server.config["POLL_TALLY_INTERVAL"] = 0.25
+    poll_id, options = open_poll(server)
+    token = tokens_for(server, 1)[0]
+    watcher = socketio.test_client(server)
+    watcher.emit("join", {"poll": poll_id}, callback=True)
+    watcher.get_received()
+    with server.app_context():
+        # Another process took the push lock, then was killed before pushing.
+        assert counters.try_lock(f"poll-push:{poll_id}", ttl=0.25)
+    with server.test_client() as client:
+        answer = client.post(
+            f"/api/v1/polls/{poll_id}/votes",
+            json={"option": options[1], "key": str(uuid.uuid4())},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201
+    time.sleep(0.8)  # the dead lock expires after one interval; this process pushes then
+    sent = [m["args"][0] for m in watcher.get_received() if m["name"] == "tally"]
+    watcher.disconnect()
+    assert sent, "no tally pushed after the lock holder died"
+    assert sent[-1]["total"] == 1
