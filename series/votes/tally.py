@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 #: Seconds between two pushes of a poll's tally (4 a second).
 DEFAULT_INTERVAL = 0.25
+#: Seconds of quiet after which the live counters are checked against the database.
+DEFAULT_SETTLE_AFTER = 2.0
 
 
 def _counter(poll_id: int, option_id: int) -> str:
@@ -187,6 +189,40 @@ def _waiter(app: Flask, poll_id: int, every: float) -> None:
                     return
                 _waiting.add(key)
             socketio.start_background_task(_waiter, app, poll_id, every)
+            return
+        settle = float(app.config.get("POLL_SETTLE_AFTER", DEFAULT_SETTLE_AFTER))
+        if settle > 0:
+            mark = counters.get(f"poll:{poll_id}:dirty")
+            socketio.start_background_task(_settle, app, poll_id, mark, settle)
+
+
+def _settle(app: Flask, poll_id: int, mark: int, settle: float) -> None:
+    """Once a poll has been quiet for a while, check the live counters against the database.
+
+    A process killed between a vote's commit and its count leaves the counters short; with
+    no vote in flight the database is exact, so the counters are set from it and pushed.
+    """
+    socketio.sleep(settle)
+    with app.app_context():
+        g.writes_expected = False
+        dirty = f"poll:{poll_id}:dirty"
+        if counters.get(dirty) != mark or not counters.try_lock(f"poll-settle:{poll_id}", settle):
+            return  # more votes came (their waiter settles later), or another process checks
+        try:
+            poll = services.get_poll(db.session, poll_id)
+            if poll is None or not counters.get(_seeded(poll_id)):
+                return
+            live = {o.id: counters.get(_counter(poll_id, o.id)) for o in poll.options}
+            exact = services.db_counts(db.session, poll)
+            if live != exact and counters.get(dirty) == mark:
+                logger.warning("poll %s: live tally %s settled to %s", poll_id, live, exact)
+                seed(db.session, poll)
+                push(db.session, poll_id)
+        except Exception:
+            logger.exception("settling the tally of poll %s failed", poll_id)
+        finally:
+            db.session.rollback()
+            db.registry.remove()
 
 
 def watch_close(poll: Poll) -> None:

@@ -158,3 +158,40 @@ def test_a_process_that_died_holding_the_push_lock_does_not_freeze_the_tally(ser
     watcher.disconnect()
     assert sent, "no tally pushed after the lock holder died"
     assert sent[-1]["total"] == 1
+
+
+def test_counters_short_of_a_vote_settle_to_the_database_once_the_poll_is_quiet(
+    server: Flask,
+):
+    from core import counters
+    from core.extensions import socketio
+    from series.votes import tally
+
+    server.config["POLL_TALLY_INTERVAL"] = 0.25
+    server.config["POLL_SETTLE_AFTER"] = 0.5
+    poll_id, options = open_poll(server)
+    token = tokens_for(server, 1)[0]
+    watcher = socketio.test_client(server)
+    watcher.emit("join", {"poll": poll_id}, callback=True)
+    with server.test_client() as client:
+        answer = client.post(
+            f"/api/v1/polls/{poll_id}/votes",
+            json={"option": options[0], "key": str(uuid.uuid4())},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 201
+    with server.app_context():
+        # As if the process that committed this vote died before counting it.
+        counters.incr(f"poll:{poll_id}:option:{options[0]}", -1)
+    time.sleep(1.5)  # quiet for longer than POLL_SETTLE_AFTER
+    sent = [m["args"][0] for m in watcher.get_received() if m["name"] == "tally"]
+    watcher.disconnect()
+    assert sent[-1]["total"] == 1
+    with server.app_context():
+        poll = services.get_poll(database.session, poll_id)
+        assert poll is not None
+        assert tally.live_counts(database.session, poll) == {
+            options[0]: 1,
+            options[1]: 0,
+            options[2]: 0,
+        }
