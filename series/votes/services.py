@@ -351,6 +351,9 @@ def cast_vote(
         "commitment": commitment_of(poll.id, option_id, receipt),
         "cast_at": now,
     }
+    # Pending ORM writes (a token's last use) go first: every vote takes its locks in the
+    # same order, so concurrent votes of one account cannot deadlock on PostgreSQL.
+    session.flush()
     inserted = session.connection().execute(_insert_ballot(session), values).scalar()
     if inserted is None:
         # This account already voted (maybe a concurrent duplicate): answer as it was answered.
