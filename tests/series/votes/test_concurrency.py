@@ -34,6 +34,8 @@ def server(tmp_path: Path, database_url: str, app_config: dict[str, Any]) -> Ite
         # The real clock: votes and the coalescing thread run in real time.
         config = {k: v for k, v in app_config.items() if k != "CLOCK"}
         config["SQLALCHEMY_DATABASE_URI"] = url
+        # No settling thread outliving a test (and its disposed engine) unless a test asks.
+        config["POLL_SETTLE_AFTER"] = 0
         flask_app = create_app(config)
         yield flask_app
         database.registry.remove()
