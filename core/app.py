@@ -69,6 +69,7 @@ def _blueprints() -> list[Any]:
     from core.consent import bp as consent
     from core.home import bp as home
     from core.observability import bp as observability
+    from passport.api import bp as passport_api
     from series.api import bp as series_api
     from series.clues.api import bp as clues_api
     from series.clues.views import bp as clues
@@ -106,4 +107,5 @@ def _blueprints() -> list[Any]:
         votes_api,
         votes,
         casting,
+        passport_api,
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.accounts import models as accounts  # noqa: F401
 from core.db import Base
+from passport import models as passport  # noqa: F401
 from series import models as series  # noqa: F401
 from series.clues import models as clues  # noqa: F401
 from series.episodes import hotspot_models as hotspots  # noqa: F401

@@ -8,6 +8,7 @@ from core.accounts.models import Role
 from core.accounts.services import create_user, get_user_by_email
 from core.clock import now
 from core.db import db
+from passport.seed import seed_locations
 from series.clues.seed import seed_clue_game
 from series.episodes.hotspot_seed import seed_offers_and_hotspots
 from series.seed import seed_catalogue
@@ -54,6 +55,7 @@ def seed_demo(media: bool = False) -> list[str]:
     created += seed_catalogue(db.session, now())
     created += seed_offers_and_hotspots(db.session)
     created += seed_clue_game(db.session, now())
+    created += seed_locations(db.session)
     created += seed_casting(db.session, now())
     if media:
         from series.episodes.seed import seed_pilot_media
