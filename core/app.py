@@ -70,6 +70,7 @@ def _blueprints() -> list[Any]:
     from core.home import bp as home
     from core.observability import bp as observability
     from passport.api import bp as passport_api
+    from passport.views import bp as passport
     from series.api import bp as series_api
     from series.clues.api import bp as clues_api
     from series.clues.views import bp as clues
@@ -108,4 +109,5 @@ def _blueprints() -> list[Any]:
         votes,
         casting,
         passport_api,
+        passport,
     ]

@@ -305,3 +305,13 @@ def passport_for_user(session: Session, user_id: int) -> Passport:
     passport = session.scalar(sa.select(Passport).where(Passport.user_id == user_id))
     assert passport is not None
     return passport
+
+
+def find_passport(session: Session, user_id: int) -> Passport | None:
+    return session.scalar(sa.select(Passport).where(Passport.user_id == user_id))
+
+
+def stamps_of(session: Session, passport: Passport) -> dict[int, Stamp]:
+    """The passport's stamps by location id."""
+    rows = session.scalars(sa.select(Stamp).where(Stamp.passport_id == passport.id))
+    return {stamp.location_id: stamp for stamp in rows}

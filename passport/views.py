@@ -1,0 +1,96 @@
+"""The passport page: places by département, progress and badges, stamping by position (with
+the visitor's consent, in the page's script) or by the code shown on site (a plain form)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from core.clock import now
+from core.db import db
+from core.i18n import gettext as _
+from passport import services
+from passport.api import location_json, visible_episode_ids
+from passport.models import FilmingLocation, Stamp
+from series.models import DEPARTEMENTS
+
+bp = Blueprint("passport", __name__, template_folder="templates")
+
+
+def progress(places: list[FilmingLocation], stamps: dict[int, Stamp]) -> list[dict[str, Any]]:
+    """Per département: its places, how many are stamped, and whether its badge is won."""
+    by_dep: dict[str, list[FilmingLocation]] = defaultdict(list)
+    for place in places:
+        by_dep[place.departement_code].append(place)
+    rows = []
+    for code in sorted(by_dep, key=lambda c: DEPARTEMENTS.get(c, c)):
+        group = by_dep[code]
+        done = sum(1 for p in group if p.id in stamps)
+        rows.append(
+            {
+                "code": code,
+                "name": DEPARTEMENTS.get(code, code),
+                "places": group,
+                "done": done,
+                "total": len(group),
+                "badge": done == len(group),
+            }
+        )
+    return rows
+
+
+@bp.route("/passeport")
+def page() -> ResponseReturnValue:
+    places = list(services.locations(db.session))
+    stamps: dict[int, Stamp] = {}
+    if current_user.is_authenticated:
+        passport = services.find_passport(db.session, current_user.id)
+        if passport is not None:
+            stamps = services.stamps_of(db.session, passport)
+    deps = progress(places, stamps)
+    visible = visible_episode_ids()
+    return render_template(
+        "passport/page.html",
+        departements=deps,
+        stamps=stamps,
+        badges=sum(1 for d in deps if d["badge"]),
+        region_badge=bool(deps) and all(d["badge"] for d in deps),
+        stamped=len(stamps),
+        total=len(places),
+        places_json=[location_json(p, visible) for p in places],
+    )
+
+
+@bp.route("/passeport/code", methods=["POST"])
+def stamp_with_code() -> ResponseReturnValue:
+    """The code form (works without script): the code read on the sign at the place."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("accounts.login", next=url_for(".page")))
+    location = services.get_location(db.session, request.form.get("location", type=int) or 0)
+    code = request.form.get("code", "").strip()
+    if location is None or not code:
+        flash(_("Choisissez le lieu et saisissez le code affiché sur place."), "error")
+        return redirect(url_for(".page"))
+    passport = services.passport_for_user(db.session, current_user.id)
+    db.session.commit()
+    try:
+        result = services.verify_code_stamp(db.session, passport, location, code, now(), now())
+    except services.StampRefused as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for(".page", _anchor=f"lieu-{location.id}"))
+    db.session.commit()
+    if result.status == 201:
+        flash(
+            _("Tampon « %(name)s » ajouté à votre passeport.", name=location.name)
+            if not location.remembrance
+            else _("Votre passage à « %(name)s » est noté.", name=location.name),
+            "success",
+        )
+    else:
+        flash(_("Ce lieu était déjà tamponné."), "success")
+    return redirect(url_for(".page", _anchor=f"lieu-{location.id}"))

@@ -1,0 +1,83 @@
+"""The passport page: places by département, progress and badges, the code form without script."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import unescape
+from typing import Any
+
+from flask import Flask
+
+from passport import services
+from passport.models import FilmingLocation
+from tests.conftest import csrf_token
+from tests.support.clock import Clock
+
+
+def code_for(app: Flask, db: Any, location_id: int, clock: Clock) -> str:
+    with app.app_context():
+        place = db.session.get(FilmingLocation, location_id)
+        return services.place_code(place, clock.now)
+
+
+def test_visitors_see_the_places_and_are_asked_to_sign_in(client: Any, places: dict[str, int]):
+    page = client.get("/passeport").get_data(as_text=True)
+    assert "Futuroscope" in page
+    assert "Pyrénées-Atlantiques (64)" in page
+    assert "Connectez-vous pour tamponner" in page
+    assert "Tamponner avec le code" not in page
+
+
+def test_a_code_stamps_through_the_form_and_wins_the_departement_badge(
+    app: Flask,
+    db: Any,
+    client: Any,
+    auth: Any,
+    make_user: Callable[..., Any],
+    places: dict[str, int],
+    clock: Clock,
+):
+    auth.login(make_user("passeport@example.org").email)
+    page = client.get("/passeport").get_data(as_text=True)
+    assert "0 lieux tamponnés sur 14" in page
+    assert "Utiliser ma position" in page
+    token = csrf_token(client, "/passeport")
+    biarritz = places["rocher-de-la-vierge"]
+    wrong = client.post(
+        "/passeport/code", data={"csrf_token": token, "location": biarritz, "code": "1-2-3"}
+    )
+    assert wrong.status_code == 302
+    assert "n'est pas celui de ce lieu" in unescape(client.get("/passeport").get_data(as_text=True))
+    code = code_for(app, db, biarritz, clock)
+    done = client.post(
+        "/passeport/code",
+        data={"csrf_token": token, "location": biarritz, "code": code},
+        follow_redirects=True,
+    )
+    html = unescape(done.get_data(as_text=True))
+    assert "Tampon « Rocher de la Vierge, Biarritz » ajouté" in html
+    assert "1 lieux tamponnés sur 14 · 1 badges de département" in html
+    assert "badge obtenu" in html
+
+
+def test_a_place_of_remembrance_is_stamped_soberly(
+    app: Flask,
+    db: Any,
+    client: Any,
+    auth: Any,
+    make_user: Callable[..., Any],
+    places: dict[str, int],
+    clock: Clock,
+):
+    auth.login(make_user("memoire@example.org").email)
+    token = csrf_token(client, "/passeport")
+    oradour = places["oradour-sur-glane"]
+    done = client.post(
+        "/passeport/code",
+        data={"csrf_token": token, "location": oradour, "code": code_for(app, db, oradour, clock)},
+        follow_redirects=True,
+    )
+    html = unescape(done.get_data(as_text=True))
+    assert "Votre passage à « Village martyr d'Oradour-sur-Glane » est noté." in html
+    assert "Passage noté le" in html
+    assert "Bravo" not in html
