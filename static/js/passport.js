@@ -14,27 +14,50 @@ if (panel && "geolocation" in navigator) {
     const a = Math.sin(r(lat2 - lat1) / 2) ** 2 + Math.cos(r(lat1)) * Math.cos(r(lat2)) * Math.sin(r(lon2 - lon1) / 2) ** 2;
     return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(a)));
   };
+  // Distance to an outline: 0 inside, else to the nearest edge (locally flat, as the server).
+  const toOutline = (lat, lon, ring) => {
+    const k = (Math.PI / 180) * 6371008.8;
+    const pts = ring.map(([a, b]) => [(b - lon) * k * Math.cos((lat * Math.PI) / 180), (a - lat) * k]);
+    let inside = false;
+    let best = Infinity;
+    pts.forEach(([x1, y1], i) => {
+      const [x2, y2] = pts[(i + 1) % pts.length];
+      if (y1 > 0 !== y2 > 0 && 0 < x1 + ((0 - y1) * (x2 - x1)) / (y2 - y1)) inside = !inside;
+      const dx = x2 - x1, dy = y2 - y1, l2 = dx * dx + dy * dy;
+      const t = l2 ? Math.max(0, Math.min(1, (-x1 * dx - y1 * dy) / l2)) : 0;
+      best = Math.min(best, Math.hypot(x1 + t * dx, y1 + t * dy));
+    });
+    return inside ? 0 : best;
+  };
   const show = (m) => (m < 1000 ? `${Math.max(1, Math.round(m))} m` : `${(m / 1000).toFixed(1).replace(".", fr ? "," : ".")} km`);
 
   function update() {
     if (!fix) return;
     const { latitude, longitude, accuracy } = fix.coords;
+    const near = [];
     for (const place of places) {
       const item = document.querySelector(`[data-place="${place.id}"]`);
+      const button = item?.querySelector("[data-stamp]");
       const out = item?.querySelector("[data-distance]");
-      if (!out) continue;
-      const d = metres(latitude, longitude, place.lat, place.lon);
+      if (!button || !out || item.classList.contains("is-stamped")) continue;
       const allowed = place.radius_m + Math.min(accuracy, 100);
-      const inRange = place.polygon ? d <= 1500 : d <= allowed;
+      const d = place.polygon ? toOutline(latitude, longitude, place.polygon) : metres(latitude, longitude, place.lat, place.lon);
+      const inRange = d <= allowed;
       out.textContent = inRange
         ? fr ? `Vous êtes sur place (à ${show(d)}).` : `You are there (${show(d)} away).`
         : fr ? `À ${show(d)}.` : `${show(d)} away.`;
-      item.querySelector("[data-stamp]").hidden = !inRange && !place.polygon;
+      button.hidden = !inRange;
       item.classList.toggle("is-in-range", inRange);
+      if (inRange) near.push(item.querySelector("h3").textContent);
     }
-    status.textContent = accuracy > 250
+    const found = fr ? `Position trouvée (± ${Math.round(accuracy)} m).` : `Position found (± ${Math.round(accuracy)} m).`;
+    const text = accuracy > 250
       ? fr ? `Position imprécise (± ${Math.round(accuracy)} m) : patientez, sortez à découvert, ou utilisez le code.` : `Imprecise position (± ${Math.round(accuracy)} m): wait, step outside, or use the code.`
-      : fr ? `Position trouvée (± ${Math.round(accuracy)} m).` : `Position found (± ${Math.round(accuracy)} m).`;
+      : near.length
+        ? `${found} ${fr ? "Vous êtes sur place" : "You are at"} : ${near.join(", ")}.`.replace(" :", fr ? " :" : ":")
+        : found;
+    // The status region is the only live one: announce changes, not every fix.
+    if (status.textContent !== text) status.textContent = text;
   }
 
   panel.querySelector("[data-locate]").addEventListener("click", () => {
@@ -71,11 +94,16 @@ if (panel && "geolocation" in navigator) {
     button.disabled = false;
     if (response.ok) {
       item.classList.add("is-stamped");
+      item.classList.remove("is-in-range");
       out.textContent = body.remembrance
         ? fr ? "Passage noté." : "Visit noted."
         : fr ? "Tamponné ! Bravo." : "Stamped! Well done.";
+      // Keep the keyboard where it was: on the result, not lost on the page.
+      out.tabIndex = -1;
+      out.focus();
       button.remove();
       item.querySelector(".code-form")?.remove();
+      status.textContent = out.textContent;
     } else {
       out.textContent = body.message;
     }

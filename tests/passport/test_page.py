@@ -56,7 +56,7 @@ def test_a_code_stamps_through_the_form_and_wins_the_departement_badge(
     )
     html = unescape(done.get_data(as_text=True))
     assert "Tampon « Rocher de la Vierge, Biarritz » ajouté" in html
-    assert "1 lieux tamponnés sur 14 · 1 badges de département" in html
+    assert "1 lieu tamponné sur 14 · 1 badge de département" in html
     assert "badge obtenu" in html
 
 
