@@ -252,6 +252,12 @@ def _signature(location: FilmingLocation, window: int) -> str:
     return hmac.new(location.code_secret.encode(), message, hashlib.sha256).hexdigest()[:10]
 
 
+def code_valid_until(at: dt.datetime) -> dt.datetime:
+    """The last moment a code printed at `at` is accepted (its period and the next)."""
+    end = (_window(at) + 2) * code_period_s()
+    return dt.datetime.fromtimestamp(end, dt.UTC)
+
+
 def place_code(location: FilmingLocation, at: dt.datetime) -> str:
     """The code of the poster valid at `at`: `<place>-<window>-<signature>`."""
     window = _window(at)

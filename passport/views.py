@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from core.accounts.auth import roles_required
 from core.clock import now
 from core.db import db
 from core.i18n import gettext as _
@@ -94,3 +96,51 @@ def stamp_with_code() -> ResponseReturnValue:
     else:
         flash(_("Ce lieu était déjà tamponné."), "success")
     return redirect(url_for(".page", _anchor=f"lieu-{location.id}"))
+
+
+@bp.route("/passeport/scan/<int:location_id>")
+def scan(location_id: int) -> ResponseReturnValue:
+    """Where a poster's QR code leads: the place and a button to stamp with its code (a GET
+    never writes: the stamp is the form's POST)."""
+    location = services.get_location(db.session, location_id)
+    if location is None:
+        abort(404)
+    return render_template(
+        "passport/scan.html", place=location, code=request.args.get("code", "")[:40]
+    )
+
+
+# ---- Editors: the posters with each place's current code ----
+
+
+@bp.route("/edition/passeport")
+@roles_required("editor")
+def editor_index() -> ResponseReturnValue:
+    at = now()
+    return render_template(
+        "passport/editor_index.html",
+        places=services.locations(db.session),
+        code_of=lambda place: services.place_code(place, at),
+        valid_until=services.code_valid_until(at),
+    )
+
+
+@bp.route("/edition/passeport/<int:location_id>/affiche")
+@roles_required("editor")
+def poster(location_id: int) -> ResponseReturnValue:
+    """A printable poster: the QR code of the scan page with the current code, and the code."""
+    location = services.get_location(db.session, location_id)
+    if location is None:
+        abort(404)
+    at = now()
+    code = services.place_code(location, at)
+    target = url_for(".scan", location_id=location.id, code=code, _external=True)
+    qr = segno.make(target, error="m")
+    return render_template(
+        "passport/poster.html",
+        place=location,
+        code=code,
+        target=target,
+        qr_svg=qr.svg_inline(scale=8, dark="#000", light="#fff", omitsize=True),
+        valid_until=services.code_valid_until(at),
+    )

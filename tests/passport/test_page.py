@@ -81,3 +81,37 @@ def test_a_place_of_remembrance_is_stamped_soberly(
     assert "Votre passage à « Village martyr d'Oradour-sur-Glane » est noté." in html
     assert "Passage noté le" in html
     assert "Bravo" not in html
+
+
+def test_editors_print_posters_whose_qr_code_leads_to_a_stamp(
+    app: Flask,
+    db: Any,
+    client: Any,
+    auth: Any,
+    make_user: Callable[..., Any],
+    places: dict[str, int],
+    clock: Clock,
+):
+    cognac = places["cognac"]
+    assert client.get(f"/edition/passeport/{cognac}/affiche").status_code == 302  # sign in
+    auth.login(make_user("affiches@example.org", role="editor").email)
+    code = code_for(app, db, cognac, clock)
+    index = unescape(client.get("/edition/passeport").get_data(as_text=True))
+    assert code in index
+    poster = unescape(client.get(f"/edition/passeport/{cognac}/affiche").get_data(as_text=True))
+    assert "<svg" in poster
+    assert code in poster
+    assert f"/passeport/scan/{cognac}?code={code}" in poster
+    auth.logout()
+    # A visitor scans the QR code: the page asks to sign in, then offers the stamp.
+    scan = client.get(f"/passeport/scan/{cognac}?code={code}").get_data(as_text=True)
+    assert "Connectez-vous pour tamponner" in scan
+    auth.login(make_user("scan@example.org").email)
+    scan = client.get(f"/passeport/scan/{cognac}?code={code}").get_data(as_text=True)
+    assert f'value="{code}"' in scan
+    done = client.post(
+        "/passeport/code",
+        data={"csrf_token": csrf_token(client, "/passeport"), "location": cognac, "code": code},
+        follow_redirects=True,
+    )
+    assert "Tampon « Cognac » ajouté" in unescape(done.get_data(as_text=True))
