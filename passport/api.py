@@ -73,7 +73,8 @@ SCHEMAS["StampRefusal"] = {
             "type": "string",
             "description": "invalid_body, invalid_lat, invalid_lon, invalid_accuracy, "
             "invalid_at, time_in_future, fix_too_old, accuracy_too_low, too_far, "
-            "implausible_travel, invalid_code, expired_code, code_replayed, too_many_attempts",
+            "implausible_travel, invalid_code, expired_code, code_replayed, invalid_pin, "
+            "too_many_attempts",
         },
         "message": {"type": "string"},
         "distance_m": {"type": "integer"},
@@ -176,6 +177,7 @@ def _time(body: dict[str, Any]) -> dt.datetime:
             "accuracy": {"type": "number", "description": "metres (the fix's radius)"},
             "at": {"type": "string", "format": "date-time", "description": "time of the fix"},
             "code": {"type": "string", "description": "the place's code, instead of a fix"},
+            "pin": {"type": "string", "description": "a partner's PIN at the place"},
         },
     },
     tags=["passport"],
@@ -195,7 +197,11 @@ def stamp() -> ResponseReturnValue:
     passport = services.passport_for_user(db.session, current_user.id)
     db.session.commit()  # the passport stays even if this stamp is refused (attempts count)
     try:
-        if "code" in body:
+        if "pin" in body:
+            result = services.verify_pin_stamp(
+                db.session, passport, location, str(body["pin"]), now()
+            )
+        elif "code" in body:
             result = services.verify_code_stamp(
                 db.session, passport, location, str(body["code"]), at, now()
             )

@@ -299,6 +299,45 @@ def verify_code_stamp(
     return _write(session, passport, location, StampMethod.CODE, "code", at, now, status, note)
 
 
+# ---- Partner PINs (a partner at the place gives it to visitors) ----
+
+
+def _pin_hash(location: FilmingLocation, pin: str) -> str:
+    return hmac.new(
+        location.code_secret.encode(), f"pin:{pin}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def set_pin(location: FilmingLocation, pin: str | None) -> None:
+    """Give the place a PIN of 6 to 8 digits (None removes it); only its hash is kept."""
+    if pin is None:
+        location.pin_hash = None
+        return
+    if not (pin.isdigit() and 6 <= len(pin) <= 8):
+        raise ValueError(pin)
+    location.pin_hash = _pin_hash(location, pin)
+
+
+def verify_pin_stamp(
+    session: Session,
+    passport: Passport,
+    location: FilmingLocation,
+    pin: str,
+    now: dt.datetime,
+) -> StampResult:
+    """Stamp with the PIN a partner at the place gave (attempts limited like every stamp)."""
+    existing = _stamp_of(session, passport, location)
+    if existing is not None:
+        return StampResult(200, existing)
+    _check_rate(passport)
+    if location.pin_hash is None or not hmac.compare_digest(
+        location.pin_hash, _pin_hash(location, pin.strip())
+    ):
+        raise StampRefused("invalid_pin", _("Ce code partenaire n'est pas celui de ce lieu."))
+    status, note = _check_travel(session, passport, location, now)
+    return _write(session, passport, location, StampMethod.PIN, "pin", now, now, status, note)
+
+
 def new_code_secret() -> str:
     return secrets.token_hex(32)
 

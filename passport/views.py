@@ -80,7 +80,10 @@ def stamp_with_code() -> ResponseReturnValue:
     passport = services.passport_for_user(db.session, current_user.id)
     db.session.commit()
     try:
-        result = services.verify_code_stamp(db.session, passport, location, code, now(), now())
+        if code.isdigit():  # a partner's PIN (a place code always has dashes)
+            result = services.verify_pin_stamp(db.session, passport, location, code, now())
+        else:
+            result = services.verify_code_stamp(db.session, passport, location, code, now(), now())
     except services.StampRefused as refused:
         db.session.rollback()
         flash(refused.message, "error")
@@ -144,3 +147,21 @@ def poster(location_id: int) -> ResponseReturnValue:
         qr_svg=qr.svg_inline(scale=8, dark="#000", light="#fff", omitsize=True),
         valid_until=services.code_valid_until(at),
     )
+
+
+@bp.route("/edition/passeport/<int:location_id>/pin", methods=["POST"])
+@roles_required("editor")
+def set_pin(location_id: int) -> ResponseReturnValue:
+    """Give a place a partner PIN (6 to 8 digits), or remove it."""
+    location = services.get_location(db.session, location_id)
+    if location is None:
+        abort(404)
+    pin = request.form.get("pin", "").strip()
+    try:
+        services.set_pin(location, pin or None)
+    except ValueError:
+        flash(_("Un code partenaire a de 6 à 8 chiffres."), "error")
+        return redirect(url_for(".editor_index"))
+    db.session.commit()
+    flash(_("Code partenaire enregistré.") if pin else _("Code partenaire retiré."), "success")
+    return redirect(url_for(".editor_index"))

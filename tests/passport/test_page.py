@@ -115,3 +115,27 @@ def test_editors_print_posters_whose_qr_code_leads_to_a_stamp(
         follow_redirects=True,
     )
     assert "Tampon « Cognac » ajouté" in unescape(done.get_data(as_text=True))
+
+
+def test_editors_give_a_place_a_partner_pin_that_visitors_type_in_the_code_form(
+    client: Any, auth: Any, make_user: Callable[..., Any], places: dict[str, int]
+):
+    aubusson = places["aubusson"]
+    auth.login(make_user("pin-editor@example.org", role="editor").email)
+    token = csrf_token(client, "/edition/passeport")
+    short = client.post(
+        f"/edition/passeport/{aubusson}/pin", data={"csrf_token": token, "pin": "123"}
+    )
+    assert short.status_code == 302
+    assert "de 6 à 8 chiffres" in unescape(client.get("/edition/passeport").get_data(as_text=True))
+    client.post(f"/edition/passeport/{aubusson}/pin", data={"csrf_token": token, "pin": "230230"})
+    assert "un code est en place" in client.get("/edition/passeport").get_data(as_text=True)
+    auth.logout()
+    auth.login(make_user("pin-visitor@example.org").email)
+    token = csrf_token(client, "/passeport")
+    done = client.post(
+        "/passeport/code",
+        data={"csrf_token": token, "location": aubusson, "code": "230230"},
+        follow_redirects=True,
+    )
+    assert "Tampon « Aubusson » ajouté" in unescape(done.get_data(as_text=True))

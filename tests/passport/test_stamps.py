@@ -200,3 +200,23 @@ def test_the_locations_api_names_released_episodes_only(
     assert rows["oradour-sur-glane"]["remembrance"] is True
     assert rows["dune-du-pilat"]["polygon"]
     assert len({row["departement"] for row in rows.values()}) == 12
+
+
+def test_a_partners_pin_stamps_and_a_wrong_one_is_refused(
+    app: Flask, db: Any, tourist: Callable[..., Any], places: dict[str, int]
+):
+    agen = places["pont-canal-agen"]
+    assert tourist(agen, pin="123456").get_json()["reason"] == "invalid_pin"  # no PIN set
+    with app.app_context():
+        place = db.session.get(FilmingLocation, agen)
+        services.set_pin(place, "47000471")
+        db.session.commit()
+        assert place.pin_hash is not None
+        assert "47000471" not in place.pin_hash
+    wrong = tourist(agen, pin="47000470")
+    assert wrong.status_code == 422
+    assert wrong.get_json()["reason"] == "invalid_pin"
+    right = tourist(agen, pin="47000471")
+    assert right.status_code == 201
+    assert right.get_json()["method"] == "pin"
+    assert right.get_json()["distance_band"] == "pin"
