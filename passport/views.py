@@ -3,11 +3,21 @@ the visitor's consent, in the page's script) or by the code shown on site (a pla
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -165,3 +175,48 @@ def set_pin(location_id: int) -> ResponseReturnValue:
     db.session.commit()
     flash(_("Code partenaire enregistré.") if pin else _("Code partenaire retiré."), "success")
     return redirect(url_for(".editor_index"))
+
+
+# ---- Offline: an installable page whose service worker keeps the passport readable ----
+
+#: What the passport needs to show without network (the page itself is cached when visited).
+OFFLINE_ASSETS = (
+    "/passeport",
+    "/static/css/site.css",
+    "/static/css/passport.css",
+    "/static/js/site.js",
+    "/static/js/passport.js",
+)
+
+
+@bp.route("/passeport/sw.js")
+def service_worker() -> ResponseReturnValue:
+    """The service worker, served under /passeport and allowed that scope."""
+    body = render_template("passport/sw.js", assets=list(OFFLINE_ASSETS))
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Service-Worker-Allowed"] = "/passeport"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/passeport/manifest.webmanifest")
+def manifest() -> ResponseReturnValue:
+    data = {
+        "name": _("Passeport des lieux de tournage"),
+        "short_name": _("Passeport"),
+        "start_url": "/passeport",
+        "scope": "/passeport",
+        "display": "standalone",
+        "background_color": "#faf9f6",
+        "theme_color": "#0b3a5c",
+        "lang": "fr",
+        "icons": [
+            {
+                "src": url_for("static", filename="img/passport-icon.svg"),
+                "sizes": "any",
+                "type": "image/svg+xml",
+            }
+        ],
+    }
+    response = Response(json.dumps(data, ensure_ascii=False), mimetype="application/manifest+json")
+    return response

@@ -109,3 +109,91 @@ if (panel && "geolocation" in navigator) {
     }
   });
 }
+
+// ---- Offline: the page is kept by a service worker; a code typed without network is queued
+// (with the time it was read) and sent when the network returns. ----
+const QUEUE = "passport-queue";
+const fr2 = document.documentElement.lang !== "en";
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content;
+const notice = document.querySelector("[data-offline-notice]");
+const queued = () => JSON.parse(localStorage.getItem(QUEUE) || "[]");
+const keep = (items) => localStorage.setItem(QUEUE, JSON.stringify(items));
+
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/passeport/sw.js", { scope: "/passeport" }).catch(() => {});
+}
+
+function say(text) {
+  if (!notice) return;
+  notice.hidden = !text;
+  notice.textContent = text;
+}
+
+function markStamped(location, text) {
+  const item = document.querySelector(`[data-place="${location}"]`);
+  if (!item) return;
+  item.classList.add("is-stamped");
+  item.querySelector("[data-stamp]")?.remove();
+  item.querySelector(".code-form")?.remove();
+  const out = item.querySelector("[data-distance]");
+  if (out) out.textContent = text;
+}
+
+function showQueue() {
+  const n = queued().length;
+  say(n ? (fr2 ? `${n} tampon(s) en attente de réseau : ils seront envoyés dès son retour.` : `${n} stamp(s) waiting for the network: they will be sent when it returns.`) : "");
+  for (const entry of queued()) {
+    const item = document.querySelector(`[data-place="${entry.location}"]`);
+    const out = item?.querySelector("[data-distance]");
+    if (out) out.textContent = fr2 ? "En attente de réseau…" : "Waiting for the network…";
+  }
+}
+
+async function send(entry) {
+  const body = { location: entry.location, at: entry.at };
+  body[/^[0-9]+$/.test(entry.code) ? "pin" : "code"] = entry.code;
+  const response = await fetch("/api/v1/passport/stamps", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  return { ok: response.ok, body: await response.json() };
+}
+
+async function flush() {
+  if (!navigator.onLine) return showQueue();
+  const left = [];
+  for (const entry of queued()) {
+    try {
+      const { ok, body } = await send(entry);
+      if (ok) markStamped(entry.location, fr2 ? "Tamponné ! Bravo." : "Stamped! Well done.");
+      else {
+        const out = document.querySelector(`[data-place="${entry.location}"] [data-distance]`);
+        if (out) out.textContent = body.message;
+      }
+    } catch {
+      left.push(entry); // still no network
+    }
+  }
+  keep(left);
+  showQueue();
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest(".code-form");
+  if (!form || !form.querySelector("input[name=code]")) return;
+  event.preventDefault();
+  const entry = {
+    location: Number(form.querySelector("input[name=location]").value),
+    code: form.querySelector("input[name=code]").value.trim(),
+    at: new Date().toISOString(),
+  };
+  if (!entry.code) return;
+  keep([...queued().filter((e) => e.location !== entry.location), entry]);
+  if (navigator.onLine) await flush();
+  else showQueue();
+});
+
+window.addEventListener("online", flush);
+window.addEventListener("offline", showQueue);
+flush();

@@ -2,7 +2,8 @@
 stamp, the badge after a reload; with the keyboard only; a refused position. Each stamping test
 has its own viewer (stamps 370 km apart within seconds are refused as implausible travel).
 A fix after a stamp keeps it; far from every place (the outlined dune included) nothing offers
-a stamp.
+a stamp. Offline, the page comes from its service worker and a code is queued until the network
+returns, then lands.
 """
 
 from __future__ import annotations
@@ -220,3 +221,56 @@ def test_far_from_every_place_none_offers_a_stamp(
     dune = place(page, "Dune du Pilat")
     expect(dune.locator("[data-distance]")).to_contain_text("km.")  # ~260 km away
     expect(page.get_by_role("button", name="Tamponner ici")).to_have_count(0)
+
+
+CODE_OF_COGNAC = """
+import json
+from core.app import create_app
+from core.clock import now
+from core.db import db
+import sqlalchemy as sa
+from passport import services
+from passport.models import FilmingLocation
+app = create_app()
+with app.app_context():
+    place = db.session.scalar(sa.select(FilmingLocation).where(FilmingLocation.slug == "cognac"))
+    print(json.dumps({"code": services.place_code(place, now())}))
+"""
+
+
+def test_offline_the_passport_stays_readable_and_a_code_is_queued_until_the_network_returns(
+    open_phone: Callable[..., Page], live: Any, live_server: str
+) -> None:
+    import json
+
+    code = json.loads(live.experts_python(CODE_OF_COGNAC).stdout.splitlines()[-1])["code"]
+    page = open_phone()
+    errors = watch_errors(page)
+    open_passport(page, live_server, "habitante@experts.example")
+    # The service worker keeps the page: wait until it controls it.
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.reload()
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    cognac = place(page, "Cognac")
+
+    page.context.set_offline(True)
+    cognac.get_by_label(re.compile("Code affiché sur place")).fill(code)
+    cognac.get_by_role("button", name="Tamponner avec le code").click()
+    expect(cognac.locator("[data-distance]")).to_have_text("En attente de réseau…")
+    notice = page.locator("[data-offline-notice]")
+    expect(notice).to_contain_text("1 tampon(s) en attente de réseau")
+    # Without network the page still opens (from the service worker), the stamp still queued.
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Passeport des lieux de tournage")
+    expect(page.locator("[data-offline-notice]")).to_contain_text("1 tampon(s) en attente")
+    shot(page, "offline-queued")
+
+    page.context.set_offline(False)
+    expect(place(page, "Cognac").locator("[data-distance]")).to_have_text("Tamponné ! Bravo.")
+    expect(page.locator("[data-offline-notice]")).to_be_hidden()
+    page.reload()
+    expect(page.locator("[data-summary]")).to_contain_text("1 lieu tamponné sur 14")
+    expect(place(page, "Cognac")).to_have_class(re.compile(r"\bis-stamped\b"))
+    shot(page, "offline-landed")
+    # Offline, the browser reports the requests it could not make; nothing else may fail.
+    assert [e for e in errors if "ERR_INTERNET_DISCONNECTED" not in e] == [], errors

@@ -139,3 +139,20 @@ def test_editors_give_a_place_a_partner_pin_that_visitors_type_in_the_code_form(
         follow_redirects=True,
     )
     assert "Tampon « Aubusson » ajouté" in unescape(done.get_data(as_text=True))
+
+
+def test_the_passport_is_installable_and_its_service_worker_may_control_it(client: Any):
+    worker = client.get("/passeport/sw.js")
+    assert worker.status_code == 200
+    assert worker.mimetype == "text/javascript"
+    assert worker.headers["Service-Worker-Allowed"] == "/passeport"
+    assert '"/static/js/passport.js"' in worker.get_data(as_text=True)
+    manifest = client.get("/passeport/manifest.webmanifest")
+    assert manifest.mimetype == "application/manifest+json"
+    data = manifest.get_json(force=True)
+    assert data["start_url"] == "/passeport"
+    assert data["display"] == "standalone"
+    icon = client.get(data["icons"][0]["src"])
+    assert icon.status_code == 200
+    icon.close()
+    assert 'rel="manifest"' in client.get("/passeport").get_data(as_text=True)
