@@ -50,19 +50,25 @@ def episode_file(episode_id: int, token: str, filename: str) -> ResponseReturnVa
     media = services.media_of(db.session, episode_id)
     if media is None or media.token != token or not filename.endswith(ALLOWED_SUFFIXES):
         abort(404)
+    return _cache(send_media(media.directory, filename), episode.is_released(now()))
+
+
+def send_media(directory: str, filename: str) -> Response:
+    """A file of a media folder under MEDIA_ROOT, once the caller has been allowed it.
+
+    At scale nginx sends the bytes (an `internal` location on MEDIA_ROOT) after the
+    application has said yes; the path stays inside the folder either way.
+    """
     accel = current_app.config.get("MEDIA_ACCEL_PREFIX")
     if accel:
-        # At scale nginx sends the bytes (an `internal` location on MEDIA_ROOT) once the
-        # application has said yes; the path was checked against the media's own folder.
         if ".." in filename.split("/"):
             abort(404)
         response = Response(mimetype=mimetypes.guess_type(filename)[0])
-        response.headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{media.directory}/{filename}"
-        return _cache(response, episode.is_released(now()))
-    response = send_from_directory(
-        services.media_root() / media.directory, filename, conditional=True, max_age=None
+        response.headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{directory}/{filename}"
+        return response
+    return send_from_directory(
+        services.media_root() / directory, filename, conditional=True, max_age=None
     )
-    return _cache(response, episode.is_released(now()))
 
 
 @bp.route("/episodes/<int:episode_id>/tracks/<int:track_id>.vtt")

@@ -95,7 +95,7 @@ _POLL_ID: dict[int, tuple[str, dict[str, Any] | None]] = {
 def poll_json(poll: Poll, at: dt.datetime) -> dict[str, Any]:
     """What the caller may see of a poll."""
     state = services.state_of(poll, at)
-    winner = services.winner_of(db.session, poll, at)
+    winner, watchable = services.ending_access(db.session, poll, current_user, at)
     show_winner = poll.is_ending or services.results_public(poll, at)
     body: dict[str, Any] = {
         "id": poll.id,
@@ -116,12 +116,9 @@ def poll_json(poll: Poll, at: dt.datetime) -> dict[str, Any]:
                 "description": o.description,
                 "position": o.position,
                 "has_ending": o.ending is not None,
-                "ending_url": (
-                    endings.ending_url(o.ending)
-                    if o.ending is not None
-                    and services.may_watch_ending(db.session, o.ending, current_user, at)
-                    else None
-                ),
+                "ending_url": endings.ending_url(o.ending)
+                if o.id in watchable and o.ending
+                else None,
             }
             for o in poll.options
         ],

@@ -3,7 +3,7 @@
 The editor uploads a master per option; the episode's ingest pipeline (series.episodes)
 transcodes it into `MEDIA_ROOT/endings/<option>/<token>/` and publishes it here. When the
 poll closes the winner becomes the episode's ending for everyone; the others are extras
-(series.votes.services.extras_unlocked).
+(series.votes.services.ending_access).
 """
 
 from __future__ import annotations

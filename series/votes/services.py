@@ -212,12 +212,15 @@ def last_ballot_times(session: Session, poll: Poll) -> dict[int, dt.datetime]:
     return {row[0]: row[1] for row in rows}
 
 
-def winner_of(session: Session, poll: Poll, now: dt.datetime) -> PollOption | None:
+def winner_of(
+    session: Session, poll: Poll, now: dt.datetime, counts: dict[int, int] | None = None
+) -> PollOption | None:
     """The closed poll's winning option: most votes; a tie goes to the option that reached
-    its count first (its last ballot is the earliest); no votes, no winner."""
+    its count first (its last ballot is the earliest); no votes, no winner. `counts`: the
+    database's counts when the caller already has them."""
     if state_of(poll, now) is not PollState.CLOSED:
         return None
-    counts = db_counts(session, poll)
+    counts = counts if counts is not None else db_counts(session, poll)
     if not counts or max(counts.values()) == 0:
         return None
     top = max(counts.values())
@@ -483,14 +486,13 @@ def episode_ending(
     )
     if poll is None or not may_see(session, poll, user, now):
         return None
-    state = state_of(poll, now)
-    winner = winner_of(session, poll, now)
+    winner, watchable = ending_access(session, poll, user, now)
     return {
         "poll": poll,
-        "state": state,
+        "state": state_of(poll, now),
         "winner": winner,
         "extras": [
-            {"option": o, "unlocked": extras_unlocked(session, poll, user, now)}
+            {"option": o, "unlocked": o.id in watchable}
             for o in poll.options
             if winner is not None and o.id != winner.id and o.ending is not None
         ],
@@ -498,24 +500,28 @@ def episode_ending(
 
 
 def extras_unlocked(session: Session, poll: Poll, user: object, now: dt.datetime) -> bool:
-    """Losing endings: open to voters at close, to everyone from `extras_unlock_at`."""
-    if is_editor(user):
-        return True
-    if state_of(poll, now) is not PollState.CLOSED:
-        return False
+    """Losing endings of a closed poll: open to voters, to everyone from `extras_unlock_at`."""
     if poll.extras_unlock_at is not None and now >= poll.extras_unlock_at:
         return True
     return ballot_of(session, poll, user) is not None
 
 
+def ending_access(
+    session: Session, poll: Poll, user: object, now: dt.datetime
+) -> tuple[PollOption | None, set[int]]:
+    """The winner, and the options whose ending the caller may watch: every one for editors;
+    after close, the winner's for all who see the poll, the others once extras unlock."""
+    with_ending = {o.id for o in poll.options if o.ending is not None}
+    winner = winner_of(session, poll, now)
+    if is_editor(user):
+        return winner, with_ending
+    if state_of(poll, now) is not PollState.CLOSED or not may_see(session, poll, user, now):
+        return winner, set()
+    if extras_unlocked(session, poll, user, now):
+        return winner, with_ending
+    return winner, with_ending & ({winner.id} if winner is not None else set())
+
+
 def may_watch_ending(session: Session, ending: EndingMedia, user: object, now: dt.datetime) -> bool:
     """The winning ending after close, a losing one once unlocked, any for editors."""
-    poll = ending.option.poll
-    if is_editor(user):
-        return True
-    if not may_see(session, poll, user, now) or state_of(poll, now) is not PollState.CLOSED:
-        return False
-    winner = winner_of(session, poll, now)
-    if winner is not None and winner.id == ending.option_id:
-        return True
-    return extras_unlocked(session, poll, user, now)
+    return ending.option_id in ending_access(session, ending.option.poll, user, now)[1]

@@ -97,7 +97,7 @@ def payload(session: Session, poll: Poll, at: dt.datetime) -> dict[str, Any]:
         data["total"] = None
         data["hidden"] = True
     if state is services.PollState.CLOSED:
-        winner = services.winner_of(session, poll, at)
+        winner = services.winner_of(session, poll, at, counts)
         data["winner"] = winner.id if winner is not None else None
     return data
 

@@ -6,21 +6,17 @@ Also the audit page of a closed poll, the ending videos, and the editors' poll p
 from __future__ import annotations
 
 import datetime as dt
-import mimetypes
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
-    Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -34,14 +30,13 @@ from core.i18n import gettext as _
 from series.episodes import services as episodes
 from series.episodes.editor import from_local_input, local_input
 from series.episodes.media import MediaRejected
+from series.episodes.media_views import ALLOWED_SUFFIXES, send_media
 from series.models import Episode, Season
 from series.votes import audit, endings, services, tally
 from series.votes.api import vote_and_count
 from series.votes.models import EndingMedia, Poll, PollScope, ResultsShown
 
 bp = Blueprint("votes", __name__, template_folder="templates")
-
-ALLOWED_SUFFIXES = (".m3u8", ".ts", ".m4s", ".mp4", ".jpg", ".vtt")
 
 
 def _poll_or_404(poll_id: int) -> Poll:
@@ -85,17 +80,13 @@ def index() -> ResponseReturnValue:
 def _render(poll: Poll, status: int = 200, error: str | None = None) -> ResponseReturnValue:
     at = now()
     ballot = services.ballot_of(db.session, poll, current_user)
-    winner = services.winner_of(db.session, poll, at)
-    ending = None
-    if (
-        winner is not None
-        and winner.ending is not None
-        and services.may_watch_ending(db.session, winner.ending, current_user, at)
-    ):
-        ending = winner.ending
-    extras = []
-    if winner is not None and services.extras_unlocked(db.session, poll, current_user, at):
-        extras = [o for o in poll.options if o.id != winner.id and o.ending is not None]
+    winner, watchable = services.ending_access(db.session, poll, current_user, at)
+    ending = winner.ending if winner is not None and winner.id in watchable else None
+    extras = [
+        o
+        for o in poll.options
+        if winner is not None and o.id != winner.id and o.ending is not None and o.id in watchable
+    ]
     return render_template(
         "votes/poll.html",
         poll=poll,
@@ -171,18 +162,9 @@ def ending_file(option_id: int, token: str, filename: str) -> ResponseReturnValu
     ending = db.session.scalar(sa.select(EndingMedia).where(EndingMedia.option_id == option_id))
     if ending is None or ending.token != token or not filename.endswith(ALLOWED_SUFFIXES):
         abort(404)
-    if ".." in filename.split("/") or not services.may_watch_ending(
-        db.session, ending, current_user, now()
-    ):
+    if not services.may_watch_ending(db.session, ending, current_user, now()):
         abort(404)
-    accel = current_app.config.get("MEDIA_ACCEL_PREFIX")
-    if accel:
-        response = Response(mimetype=mimetypes.guess_type(filename)[0])
-        response.headers["X-Accel-Redirect"] = f"{accel.rstrip('/')}/{ending.directory}/{filename}"
-    else:
-        response = send_from_directory(
-            episodes.media_root() / ending.directory, filename, conditional=True, max_age=None
-        )
+    response = send_media(ending.directory, filename)
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
