@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -101,6 +102,17 @@ def _configure_sqlite(engine: Engine) -> None:
         # waits its turn (busy_timeout). Reads stay deferred so they never queue behind a
         # writer (WAL). Long jobs commit before long work, so they hold no lock meanwhile.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")
+
+
+def str_enum(kind: type[enum.Enum], length: int, **options: Any) -> sa.Enum:
+    """A column of an enum stored by its values in a VARCHAR (no native type to migrate)."""
+    return sa.Enum(
+        kind,
+        native_enum=False,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        **options,
+    )
 
 
 M = TypeVar("M", bound=Base)

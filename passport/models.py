@@ -13,14 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.accounts.models import User
-from core.db import Base, intpk, long_text, utcnow
+from core.db import Base, intpk, long_text, str_enum, utcnow
 from series.models import Episode
-
-
-def _enum(kind: type[enum.Enum], length: int) -> sa.Enum:
-    return sa.Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class FilmingLocation(Base):
@@ -126,9 +120,9 @@ class Stamp(Base):
     location_id: Mapped[int] = mapped_column(
         sa.ForeignKey("filming_locations.id", ondelete="CASCADE"), index=True
     )
-    method: Mapped[StampMethod] = mapped_column(_enum(StampMethod, 10))
+    method: Mapped[StampMethod] = mapped_column(str_enum(StampMethod, 10))
     status: Mapped[StampStatus] = mapped_column(
-        _enum(StampStatus, 10), default=StampStatus.ACCEPTED
+        str_enum(StampStatus, 10), default=StampStatus.ACCEPTED
     )
     #: "0-50", "50-150", "150-400", "400+" metres from the site, or "code"/"pin" (never the fix).
     distance_band: Mapped[str] = mapped_column(sa.String(10))

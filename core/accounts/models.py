@@ -9,7 +9,7 @@ import secrets
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, intpk, utcnow
+from core.db import Base, intpk, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -39,13 +39,7 @@ class User(Base):
     #: argon2id hash; None for accounts that only sign in through OpenID Connect.
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     role: Mapped[Role] = mapped_column(
-        sa.Enum(
-            Role,
-            native_enum=False,
-            length=20,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(Role, 20, validate_strings=True),
         default=Role.VIEWER,
     )
     #: Preferred interface language ("fr" or "en"); None follows the browser.

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, intpk, utcnow
+from core.db import Base, intpk, str_enum, utcnow
 from series.models import Episode
 
 
@@ -67,12 +67,7 @@ class IngestJob(Base):
     source_path: Mapped[str] = mapped_column(sa.String(500))
     original_name: Mapped[str] = mapped_column(sa.String(255))
     state: Mapped[IngestState] = mapped_column(
-        sa.Enum(
-            IngestState,
-            native_enum=False,
-            length=10,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(IngestState, 10),
         default=IngestState.QUEUED,
         index=True,
     )
@@ -114,11 +109,7 @@ class Track(Base):
     episode_id: Mapped[int] = mapped_column(
         sa.ForeignKey("episodes.id", ondelete="CASCADE"), index=True
     )
-    kind: Mapped[TrackKind] = mapped_column(
-        sa.Enum(
-            TrackKind, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-        )
-    )
+    kind: Mapped[TrackKind] = mapped_column(str_enum(TrackKind, 20))
     #: BCP 47 language tag ("fr", "en").
     lang: Mapped[str] = mapped_column(sa.String(10))
     label: Mapped[str] = mapped_column(sa.String(80))

@@ -10,14 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.accounts.models import User
-from core.db import Base, intpk, long_text, utcnow
+from core.db import Base, intpk, long_text, str_enum, utcnow
 from series.models import Episode, Season
-
-
-def _enum(kind: type[enum.Enum], length: int) -> sa.Enum:
-    return sa.Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class PollScope(enum.StrEnum):
@@ -45,7 +39,7 @@ class Poll(Base):
     )
 
     id: Mapped[intpk]
-    scope: Mapped[PollScope] = mapped_column(_enum(PollScope, 10))
+    scope: Mapped[PollScope] = mapped_column(str_enum(PollScope, 10))
     #: Set for an episode's poll (an ending poll is always an episode's).
     episode_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("episodes.id", ondelete="CASCADE"), index=True
@@ -63,7 +57,7 @@ class Poll(Base):
     #: None: open until an editor closes it (which sets it).
     closes_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     results: Mapped[ResultsShown] = mapped_column(
-        _enum(ResultsShown, 10), default=ResultsShown.LIVE
+        str_enum(ResultsShown, 10), default=ResultsShown.LIVE
     )
     #: Losing endings become extras for everyone from then on (voters see them at close).
     extras_unlock_at: Mapped[dt.datetime | None]
