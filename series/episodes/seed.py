@@ -28,21 +28,23 @@ DEMO_SECONDS, DEMO_WIDTH, DEMO_HEIGHT = 24, 1280, 720
 CACHE_VERSION = "v1"
 
 
-def _cache_dir() -> Path:
+def demo_clip(
+    seconds: int = DEMO_SECONDS,
+    width: int = DEMO_WIDTH,
+    height: int = DEMO_HEIGHT,
+    name: str = "demo-media",
+) -> tuple[Path, SourceInfo]:
+    """A generated clip, transcoded once into a cache (EXPERTS_DEMO_CACHE or the instance
+    folder) and reused from there: the folder of renditions and the source's probe."""
     configured = os.environ.get("EXPERTS_DEMO_CACHE")
     base = Path(configured) if configured else Path(current_app.config["INSTANCE_PATH"])
-    return base / f"demo-media-{CACHE_VERSION}-{DEMO_WIDTH}x{DEMO_HEIGHT}-{DEMO_SECONDS}s"
-
-
-def _transcoded_demo() -> tuple[Path, SourceInfo]:
-    """The transcoded demo clip (made once, then reused from the cache)."""
-    cache = _cache_dir()
+    cache = base / f"{name}-{CACHE_VERSION}-{width}x{height}-{seconds}s"
     source = cache.parent / f"{cache.name}-source.mp4"
     if not source.exists():
-        make_test_source(source, DEMO_SECONDS, DEMO_WIDTH, DEMO_HEIGHT)
+        make_test_source(source, seconds, width, height)
     info = probe_source(source)
     if not (cache / "hls" / "master.m3u8").exists():
-        logger.info("making the demo clip (%ss %sx%s)", DEMO_SECONDS, DEMO_WIDTH, DEMO_HEIGHT)
+        logger.info("making the demo clip %s (%ss %sx%s)", name, seconds, width, height)
         shutil.rmtree(cache, ignore_errors=True)
         transcode(source, cache, info)
     return cache, info
@@ -89,7 +91,7 @@ def seed_pilot_media(session: Session) -> list[str]:
     missing = [e for e in pilot_episodes if services.media_of(session, e.id) is None]
     if not missing:
         return created
-    cache, info = _transcoded_demo()
+    cache, info = demo_clip()
     for episode in missing:
         relative = f"episodes/{episode.id}/{secrets.token_urlsafe(12)}"
         target = services.media_root() / relative

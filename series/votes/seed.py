@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import secrets
 import shutil
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from series.episodes import services as episodes
-from series.episodes.media import make_test_source, probe_source, transcode
+from series.episodes.seed import demo_clip
 from series.models import Season
 from series.votes import services
 from series.votes.models import EndingMedia, Poll, PollScope, ResultsShown
@@ -32,21 +29,8 @@ SITE_OPTIONS = ["Charente", "Corrèze", "Landes"]
 ENDING_SECONDS, ENDING_WIDTH, ENDING_HEIGHT = 6, 640, 360
 
 
-def _ending_cache() -> Path:
-    configured = os.environ.get("EXPERTS_DEMO_CACHE")
-    base = Path(configured) if configured else Path(current_app.config["INSTANCE_PATH"])
-    return base / f"demo-ending-v1-{ENDING_WIDTH}x{ENDING_HEIGHT}-{ENDING_SECONDS}s"
-
-
 def _demo_ending(session: Session, option_id: int) -> None:
-    cache = _ending_cache()
-    source = cache.parent / f"{cache.name}-source.mp4"
-    if not source.exists():
-        make_test_source(source, ENDING_SECONDS, ENDING_WIDTH, ENDING_HEIGHT)
-    info = probe_source(source)
-    if not (cache / "hls" / "master.m3u8").exists():
-        shutil.rmtree(cache, ignore_errors=True)
-        transcode(source, cache, info)
+    cache, info = demo_clip(ENDING_SECONDS, ENDING_WIDTH, ENDING_HEIGHT, "demo-ending")
     relative = f"endings/{option_id}/{secrets.token_urlsafe(12)}"
     shutil.copytree(cache, episodes.media_root() / relative)
     session.add(
