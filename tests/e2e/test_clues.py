@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 from series.clues.seed import CLUES
 from series.episodes.hotspots import box_at
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.pages import watch_errors
 from tests.support.live import LiveEnvironment
 
 pytestmark = pytest.mark.e2e
@@ -55,14 +56,6 @@ def episode_id(live: LiveEnvironment) -> int:
     """The pilot's episode 1 (its clues are seeded)."""
     out = live.experts_python(EPISODE_ID).stdout
     return int(json.loads(out.strip().splitlines()[-1])["id"])
-
-
-def watch_errors(page: Page) -> list[str]:
-    """Console errors and uncaught exceptions of a page, as they come."""
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def seek_paused(page: Page, seconds: float) -> float:

@@ -17,12 +17,12 @@ from playwright.sync_api import Page, Route, expect
 
 from series.episodes.media import make_test_source
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.pages import log_in
 from tests.support.live import LiveEnvironment
 
 pytestmark = pytest.mark.e2e
 
 EDITOR = "editrice@experts.example"
-DEMO_PASSWORD = "demo-experts-2026"
 CHUNK = 256 * 1024
 
 
@@ -45,20 +45,12 @@ def episode_id(live: LiveEnvironment, live_server: str) -> int:
     return next(int(e["id"]) for e in response.json() if e["number"] == 4)
 
 
-def log_in(page: Page, live_server: str) -> None:
-    page.goto(live_server + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(EDITOR)
-    page.get_by_label("Mot de passe", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").last.click()
-    page.wait_for_url(re.compile(r"/compte$"))
-
-
 def test_upload_resumes_after_network_drops_and_the_ingest_is_followed_live(
     page: Page, live_server: str, episode_id: int, master: Path
 ) -> None:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    log_in(page, live_server)
+    log_in(page, live_server, EDITOR)
     page.goto(f"{live_server}/edition/episodes/{episode_id}")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Épisode 4")
 
@@ -151,7 +143,7 @@ def test_a_refused_file_is_explained(
 ) -> None:
     text = tmp_path / "script.mp4"
     text.write_text("INT. FUTUROSCOPE — NUIT\n" * 200)
-    log_in(page, live_server)
+    log_in(page, live_server, EDITOR)
     page.goto(f"{live_server}/edition/episodes/{episode_id}")
     expect(page.get_by_role("button", name="Annuler l'envoi")).to_be_hidden()
     page.get_by_label("Fichier vidéo (master)").set_input_files(str(text))
@@ -169,7 +161,7 @@ def test_a_reload_resumes_from_the_server_offset_and_cancel_deletes_the_upload(
     page: Page, live_server: str, episode_id: int, master: Path
 ) -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # "leave the page?" while uploading
-    log_in(page, live_server)
+    log_in(page, live_server, EDITOR)
     page.goto(f"{live_server}/edition/episodes/{episode_id}")
     patches: list[int] = []
     methods: list[str] = []

@@ -16,10 +16,10 @@ import pytest
 from playwright.sync_api import Geolocation, Locator, Page, ViewportSize, expect
 
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.pages import log_in, watch_errors
 
 pytestmark = pytest.mark.e2e
 
-DEMO_PASSWORD = "demo-experts-2026"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 #: ~3 km south of the Futuroscope (46.6692, 0.3689; radius 400 m), then ~40 m from it.
 FAR: Geolocation = {"latitude": 46.6422, "longitude": 0.3689}
@@ -46,21 +46,6 @@ def open_phone(browser: Any) -> Iterator[Callable[..., Page]]:
     yield open_page
     for context in contexts:
         context.close()
-
-
-def log_in(page: Page, live_server: str, email: str) -> None:
-    page.goto(live_server + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").last.click()
-    page.wait_for_url(re.compile(r"/compte$"))
-
-
-def watch_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def shot(page: Page, name: str) -> None:

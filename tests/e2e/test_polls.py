@@ -17,13 +17,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.pages import log_in, watch_errors
 from tests.support.live import LiveEnvironment
 
 pytestmark = pytest.mark.e2e
 #: The deployment of this module (conftest `live`) has the demo media (the ending videos).
 LIVE_WITH_MEDIA = True
 
-DEMO_PASSWORD = "demo-experts-2026"
 #: The other browser's bars must move within this of the voter's acknowledgement (ms).
 LIVE_BUDGET_MS = 1_000
 CLOSES_IN_S = 20
@@ -76,21 +76,6 @@ WATCH_FOR = """([key, selector, text]) => {
         observer.disconnect();
     }).observe(document.body, { subtree: true, childList: true, characterData: true });
 }"""
-
-
-def log_in(page: Page, live_server: str, email: str) -> None:
-    page.goto(live_server + "/connexion")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe", exact=True).fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Se connecter").last.click()
-    page.wait_for_url(re.compile(r"/compte$"))
-
-
-def watch_errors(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return errors
 
 
 def shot(page: Page, name: str) -> None:
