@@ -4,14 +4,13 @@ the visitor's consent, in the page's script) or by the code shown on site (a pla
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from typing import Any
 
 import segno
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -21,73 +20,51 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from community import places as community_places
 from core.accounts.auth import roles_required
 from core.clock import now
 from core.db import db
 from core.i18n import gettext as _
-from passport import services
+from passport import badges, guests, rewards, services
 from passport.api import location_json, visible_episode_ids
-from passport.models import FilmingLocation, Stamp
-from series.models import DEPARTEMENTS
+from passport.models import Stamp
 
 bp = Blueprint("passport", __name__, template_folder="templates")
-
-
-def progress(places: list[FilmingLocation], stamps: dict[int, Stamp]) -> list[dict[str, Any]]:
-    """Per département: its places, how many are stamped, and whether its badge is won."""
-    by_dep: dict[str, list[FilmingLocation]] = defaultdict(list)
-    for place in places:
-        by_dep[place.departement_code].append(place)
-    rows = []
-    for code in sorted(by_dep, key=lambda c: DEPARTEMENTS.get(c, c)):
-        group = by_dep[code]
-        done = sum(1 for p in group if p.id in stamps)
-        rows.append(
-            {
-                "code": code,
-                "name": DEPARTEMENTS.get(code, code),
-                "places": group,
-                "done": done,
-                "total": len(group),
-                "badge": done == len(group),
-            }
-        )
-    return rows
 
 
 @bp.route("/passeport")
 def page() -> ResponseReturnValue:
     places = list(services.locations(db.session))
     stamps: dict[int, Stamp] = {}
-    if current_user.is_authenticated:
-        passport = services.find_passport(db.session, current_user.id)
-        if passport is not None:
-            stamps = services.stamps_of(db.session, passport)
-    deps = progress(places, stamps)
+    passport = guests.visitor_passport(db.session)
+    if passport is not None:
+        stamps = services.stamps_of(db.session, passport)
     visible = visible_episode_ids()
+    done = badges.progress(db.session, places, stamps, now())
     return render_template(
         "passport/page.html",
-        departements=deps,
+        progress=done,
+        departements=done.departements,
         stamps=stamps,
-        badges=sum(1 for d in deps if d["badge"]),
-        region_badge=bool(deps) and all(d["badge"] for d in deps),
-        stamped=len(stamps),
-        total=len(places),
         places_json=[location_json(p, visible) for p in places],
+        guest=not current_user.is_authenticated,
+        reward_offers=rewards.offers_for(db.session, passport, done, now()),
+        tips_near=community_places.tips_near_places(db.session, places, now().date()),
+        tile_url=current_app.config.get("PASSPORT_TILE_URL") or "",
+        tile_attribution=current_app.config.get("PASSPORT_TILE_ATTRIBUTION") or "",
     )
 
 
 @bp.route("/passeport/code", methods=["POST"])
 def stamp_with_code() -> ResponseReturnValue:
     """The code form (works without script): the code read on the sign at the place."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("accounts.login", next=url_for(".page")))
     location = services.get_location(db.session, request.form.get("location", type=int) or 0)
     code = request.form.get("code", "").strip()
     if location is None or not code:
         flash(_("Choisissez le lieu et saisissez le code affiché sur place."), "error")
         return redirect(url_for(".page"))
-    passport = services.passport_for_user(db.session, current_user.id)
+    passport = guests.visitor_passport(db.session, create=True)
+    assert passport is not None
     db.session.commit()
     try:
         if code.isdigit():  # a partner's PIN (a place code always has dashes)
@@ -186,6 +163,9 @@ OFFLINE_ASSETS = (
     "/static/css/passport.css",
     "/static/js/site.js",
     "/static/js/passport.js",
+    "/static/js/passport-map.js",
+    "/static/css/passport-map.css",
+    "/static/css/rewards.css",
 )
 
 

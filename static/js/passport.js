@@ -35,14 +35,18 @@ if (panel && "geolocation" in navigator) {
     if (!fix) return;
     const { latitude, longitude, accuracy } = fix.coords;
     const near = [];
+    const distances = {};
+    const inRangeIds = [];
     for (const place of places) {
+      const allowed = place.radius_m + Math.min(accuracy, 100);
+      const d = place.polygon ? toOutline(latitude, longitude, place.polygon) : metres(latitude, longitude, place.lat, place.lon);
+      const inRange = d <= allowed;
+      distances[place.id] = d;
+      if (inRange) inRangeIds.push(place.id);
       const item = document.querySelector(`[data-place="${place.id}"]`);
       const button = item?.querySelector("[data-stamp]");
       const out = item?.querySelector("[data-distance]");
       if (!button || !out || item.classList.contains("is-stamped")) continue;
-      const allowed = place.radius_m + Math.min(accuracy, 100);
-      const d = place.polygon ? toOutline(latitude, longitude, place.polygon) : metres(latitude, longitude, place.lat, place.lon);
-      const inRange = d <= allowed;
       out.textContent = inRange
         ? fr ? `Vous êtes sur place (à ${show(d)}).` : `You are there (${show(d)} away).`
         : fr ? `À ${show(d)}.` : `${show(d)} away.`;
@@ -56,8 +60,11 @@ if (panel && "geolocation" in navigator) {
       : near.length
         ? `${found} ${fr ? "Vous êtes sur place" : "You are at"} : ${near.join(", ")}.`.replace(" :", fr ? " :" : ":")
         : found;
-    // The status region is the only live one: announce changes, not every fix.
+    // Announce changes, not every fix.
     if (status.textContent !== text) status.textContent = text;
+    // The map and the nearest-first list (passport-map.js) follow the same fix.
+    const detail = { latitude, longitude, accuracy, distances, inRange: inRangeIds };
+    document.dispatchEvent(new CustomEvent("passport:position", { detail }));
   }
 
   panel.querySelector("[data-locate]").addEventListener("click", () => {
@@ -104,6 +111,7 @@ if (panel && "geolocation" in navigator) {
       button.remove();
       item.querySelector(".code-form")?.remove();
       status.textContent = out.textContent;
+      stamped(item.dataset.place);
     } else {
       out.textContent = body.message;
     }
@@ -129,10 +137,16 @@ function say(text) {
   notice.textContent = text;
 }
 
+// The map and the nearest-first list (passport-map.js) show it too.
+function stamped(location) {
+  document.dispatchEvent(new CustomEvent("passport:stamped", { detail: { location: Number(location) } }));
+}
+
 function markStamped(location, text) {
   const item = document.querySelector(`[data-place="${location}"]`);
   if (!item) return;
   item.classList.add("is-stamped");
+  stamped(location);
   item.querySelector("[data-stamp]")?.remove();
   item.querySelector(".code-form")?.remove();
   const out = item.querySelector("[data-distance]");
@@ -166,7 +180,13 @@ async function flush() {
   for (const entry of queued()) {
     try {
       const { ok, body } = await send(entry);
-      if (ok) markStamped(entry.location, fr2 ? "Tamponné ! Bravo." : "Stamped! Well done.");
+      if (ok) {
+        // A place of remembrance is noted soberly, even when the stamp was queued offline.
+        const text = body.remembrance
+          ? fr2 ? "Passage noté." : "Visit noted."
+          : fr2 ? "Tamponné ! Bravo." : "Stamped! Well done.";
+        markStamped(entry.location, text);
+      }
       else {
         const out = document.querySelector(`[data-place="${entry.location}"] [data-distance]`);
         if (out) out.textContent = body.message;

@@ -30,6 +30,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+#: The passport map's tiles in every browser test: one local image (no URL template is needed),
+#: so no test asks a tile server on the internet.
+LOCAL_TILE_URL = "/static/img/test-map-tile.png"
 
 
 def _chromium_missing(why: str) -> None:
@@ -51,6 +54,7 @@ def live(
         os.environ.get("DATABASE_URL") or None,
         media=bool(getattr(request.module, "LIVE_WITH_MEDIA", False)),
     ) as environment:
+        environment.env["PASSPORT_TILE_URL"] = LOCAL_TILE_URL
         yield environment
 
 

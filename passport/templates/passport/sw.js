@@ -1,6 +1,6 @@
 // The passport's service worker: the passport stays readable without network (network first,
 // the last copy otherwise). Stamps made offline are queued by the page, not here.
-const CACHE = "passport-v1";
+const CACHE = "passport-v2";
 const ASSETS = {{ assets|tojson }};
 
 self.addEventListener("install", (event) => {
