@@ -49,9 +49,11 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
 
 def _init_domains(app: Flask) -> None:
     """Domain hooks that need the app (request hooks, signals)."""
+    from passport.guests import init_guests
     from series.clues.players import init_players
 
     init_players(app)
+    init_guests(app)
 
 
 def _register_event_handlers() -> None:
@@ -64,12 +66,18 @@ def _register_event_handlers() -> None:
 
 def _blueprints() -> list[Any]:
     """Every blueprint, in one explicit list."""
+    from community.api import bp as community_api
+    from community.moderation_views import bp as community_moderation
+    from community.views import bp as community
     from core.accounts.views import bp as accounts
     from core.api import bp as api
     from core.consent import bp as consent
     from core.home import bp as home
     from core.observability import bp as observability
     from passport.api import bp as passport_api
+    from passport.review import bp as passport_review
+    from passport.reward_views import bp as passport_rewards
+    from passport.share import bp as passport_share
     from passport.views import bp as passport
     from series.api import bp as series_api
     from series.clues.api import bp as clues_api
@@ -110,4 +118,10 @@ def _blueprints() -> list[Any]:
         casting,
         passport_api,
         passport,
+        passport_rewards,
+        passport_review,
+        community_api,
+        community,
+        community_moderation,
+        passport_share,
     ]

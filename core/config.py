@@ -13,6 +13,15 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 ENVIRONMENTS = ("development", "production", "test")
+#: Place search: the offline gazetteer of communes, or the BAN or Nominatim through geopy.
+GEOCODERS = ("offline", "ban", "nominatim")
+NOMINATIM_URL = "https://nominatim.openstreetmap.org"
+
+#: The passport map's default tiles: OpenStreetMap's standard layer (its usage policy applies).
+OSM_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = (
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
 
 
 class ConfigError(RuntimeError):
@@ -91,6 +100,8 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     environment = env.get("EXPERTS_ENV", "development")
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"EXPERTS_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    if env.get("GEOCODER", "offline") not in GEOCODERS:
+        raise ConfigError(f"GEOCODER must be one of {', '.join(GEOCODERS)}")
     instance_path = instance_path_from(env)
     redis_url = env.get("REDIS_URL") or None
     database_url = normalise_database_url(
@@ -139,6 +150,17 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MEDIA_MAX_DURATION": float(env.get("MEDIA_MAX_DURATION", "1200")),
         "MEDIA_MAX_WIDTH": int(env.get("MEDIA_MAX_WIDTH", "4096")),
         "MEDIA_MAX_HEIGHT": int(env.get("MEDIA_MAX_HEIGHT", "2160")),
+        #: Map tiles of the passport page ({z}/{x}/{y}); empty: no map, the list only.
+        "PASSPORT_TILE_URL": env.get("PASSPORT_TILE_URL", OSM_TILE_URL),
+        #: Shown on the map (HTML, trusted: it comes from the operator).
+        "PASSPORT_TILE_ATTRIBUTION": env.get("PASSPORT_TILE_ATTRIBUTION", OSM_ATTRIBUTION),
+        "GEOCODER": env.get("GEOCODER", "offline"),
+        "GEOCODER_BAN_URL": env.get("GEOCODER_BAN_URL", "https://api-adresse.data.gouv.fr"),
+        "GEOCODER_NOMINATIM_URL": env.get("GEOCODER_NOMINATIM_URL", NOMINATIM_URL),
+        #: Nominatim's usage policy wants the application named, with a contact.
+        "GEOCODER_USER_AGENT": env.get("GEOCODER_USER_AGENT", "experts-na/0.1"),
+        #: Seconds before an online geocoder counts as down (the gazetteer answers instead).
+        "GEOCODER_TIMEOUT": float(env.get("GEOCODER_TIMEOUT", "3")),
         #: argon2 cost; tests lower it so the suite stays fast.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,

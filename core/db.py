@@ -178,3 +178,14 @@ def create_engine(url: str) -> Engine:
 
 
 db = Database()
+
+
+#: Schema objects made by migrations outside the models (full-text search of tips).
+UNMANAGED_PREFIXES = ("tips_fts", "ix_tips_fts")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic's filter: leave the unmanaged full-text objects out of comparisons."""
+    return not (name or "").startswith(UNMANAGED_PREFIXES)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from community import models as community  # noqa: F401
 from core.accounts import models as accounts  # noqa: F401
 from core.db import Base
 from passport import models as passport  # noqa: F401
+from passport import reward_models as rewards  # noqa: F401
 from series import models as series  # noqa: F401
 from series.clues import models as clues  # noqa: F401
 from series.episodes import hotspot_models as hotspots  # noqa: F401

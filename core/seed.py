@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from community.seed import seed_tips
 from core.accounts.models import Role
 from core.accounts.services import create_user, get_user_by_email
 from core.clock import now
 from core.db import db
+from passport.reward_partners import seed_rewards
 from passport.seed import seed_locations
 from series.clues.seed import seed_clue_game
 from series.episodes.hotspot_seed import seed_offers_and_hotspots
@@ -56,12 +58,14 @@ def seed_demo(media: bool = False) -> list[str]:
     created += seed_offers_and_hotspots(db.session)
     created += seed_clue_game(db.session, now())
     created += seed_locations(db.session)
+    created += seed_rewards(db.session)
     created += seed_casting(db.session, now())
     if media:
         from series.episodes.seed import seed_pilot_media
 
         created += seed_pilot_media(db.session)
     created += seed_polls(db.session, now(), media=media)
+    created += seed_tips(db.session, now())
     db.session.commit()
     logger.info("demo seed: %d objects created", len(created))
     return created or ["demo content already present: nothing changed"]

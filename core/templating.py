@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, request, url_for
-from flask_babel import format_datetime, gettext
+from flask_babel import format_date, format_datetime, gettext
 from flask_wtf.csrf import generate_csrf
 
 SITE_NAME = "Les Experts de Nouvelle-Aquitaine"
@@ -21,6 +21,7 @@ def init_templating(app: Flask) -> None:
     """Globals and filters for Jinja."""
     app.jinja_env.globals.update(page_title=page_title, SITE_NAME=SITE_NAME)
     app.jinja_env.filters["datetime"] = lambda value, fmt="medium": format_datetime(value, fmt)
+    app.jinja_env.filters["date"] = lambda value, fmt="medium": format_date(value, fmt)
 
     @app.context_processor
     def _globals() -> dict[str, Any]:

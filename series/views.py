@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from community import places as community_places
 from core.clock import now
 from core.db import db
 from core.errors import ApiError
@@ -64,6 +65,7 @@ def episode(episode_id: int) -> ResponseReturnValue:
     media = media_services.media_of(db.session, found.id)
     tracks = media_services.tracks_of(db.session, found.id)
     player = clue_players.current_player()
+    places = community_places.episode_places(db.session, found.id)
     return render_template(
         "series/episode.html",
         episode=found,
@@ -79,4 +81,6 @@ def episode(episode_id: int) -> ResponseReturnValue:
         poll_state=lambda p: votes.state_of(p, current).value,
         ending=votes.episode_ending(db.session, found, current_user, current),
         ending_url=ending_url,
+        places=places,
+        tips_near=community_places.tips_near_places(db.session, places, current.date()),
     )

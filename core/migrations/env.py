@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from core.db import create_engine
+from core.db import create_engine, include_object
 from core.models import metadata
 
 config = context.config
@@ -29,6 +29,7 @@ def _run(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

