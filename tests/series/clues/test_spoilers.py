@@ -85,7 +85,8 @@ def crawl(client: FlaskClient, app: Flask, db: Any, pilot: dict[int, int]) -> di
     seen = {}
     for url in sorted(set(urls(app, db, pilot))):
         response = client.get(url)
-        seen[url] = response.get_data(as_text=True)
+        # Images (the passport's share card) are read too, as text where they hold any.
+        seen[url] = response.get_data().decode("utf-8", errors="replace")
         response.close()
     return seen
 
