@@ -7,7 +7,16 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -77,6 +86,22 @@ def _place_from_text(args: Any) -> tuple[dict[str, Any], str]:
     return {"near": f"{found[0].lat},{found[0].lon}", "label": found[0].label}, ""
 
 
+def _map_tiles() -> dict[str, str]:
+    """The tile server of the maps (the passport's settings; empty: no map, the list only)."""
+    return {
+        "tile_url": current_app.config.get("PASSPORT_TILE_URL") or "",
+        "tile_attribution": current_app.config.get("PASSPORT_TILE_ATTRIBUTION") or "",
+    }
+
+
+def _map_json(found: list[search.Found]) -> list[dict[str, Any]]:
+    """The tips found as the page's script sees them: the API's fields and the category's name."""
+    return [
+        tip_json(f.tip, f.distance_m) | {"category_name": str(CATEGORY_NAMES[f.tip.category])}
+        for f in found
+    ]
+
+
 @bp.route("/bons-plans")
 def index() -> ResponseReturnValue:
     status = 200
@@ -84,6 +109,7 @@ def index() -> ResponseReturnValue:
     args = request.args.to_dict()
     place, error = _place_from_text(args)
     args |= {k: v for k, v in place.items() if k == "near"}
+    filters: dict[str, Any] = {}
     try:
         filters = search_args(args)
         offset = max(int(args.get("offset") or 0), 0)
@@ -105,9 +131,12 @@ def index() -> ResponseReturnValue:
         args=args,
         place_label=place.get("label", ""),
         error=error,
-        tips_json=[tip_json(f.tip, f.distance_m) for f in found],
+        tips_json=_map_json(found),
+        near=filters.get("near") if found else None,
+        radius_km=filters.get("radius_km") or search.DEFAULT_RADIUS_KM,
         excerpt=text.plain_excerpt,
         followed=_followed(),
+        **_map_tiles(),
     ), status
 
 
@@ -236,6 +265,7 @@ def new_tip() -> ResponseReturnValue:
         limits=trust.limits_for(db.session, current_user),
         locations=list(locations),
         max_photos=services.MAX_PHOTOS,
+        **_map_tiles(),
     ), status
 
 

@@ -150,7 +150,7 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MEDIA_MAX_DURATION": float(env.get("MEDIA_MAX_DURATION", "1200")),
         "MEDIA_MAX_WIDTH": int(env.get("MEDIA_MAX_WIDTH", "4096")),
         "MEDIA_MAX_HEIGHT": int(env.get("MEDIA_MAX_HEIGHT", "2160")),
-        #: Map tiles of the passport page ({z}/{x}/{y}); empty: no map, the list only.
+        #: Map tiles of the passport and the tips maps ({z}/{x}/{y}); empty: no map, lists only.
         "PASSPORT_TILE_URL": env.get("PASSPORT_TILE_URL", OSM_TILE_URL),
         #: Shown on the map (HTML, trusted: it comes from the operator).
         "PASSPORT_TILE_ATTRIBUTION": env.get("PASSPORT_TILE_ATTRIBUTION", OSM_ATTRIBUTION),

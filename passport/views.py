@@ -164,7 +164,9 @@ OFFLINE_ASSETS = (
     "/static/js/site.js",
     "/static/js/passport.js",
     "/static/js/passport-map.js",
+    "/static/js/map-common.js",
     "/static/css/passport-map.css",
+    "/static/css/map-common.css",
     "/static/css/rewards.css",
 )
 

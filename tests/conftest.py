@@ -38,7 +38,8 @@ def service_missing(what: str) -> None:
 
 def reset_postgres_schema(url: str, schema: str = "public") -> None:
     """Drop and recreate a schema: an empty database for the migrations."""
-    engine = sa.create_engine(url)
+    # No pool: the connection is closed when the block ends, not left for the collector.
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))

@@ -40,6 +40,7 @@ if (usePosition && "geolocation" in navigator) {
     locate(status, (coords) => {
       form.querySelector("[data-lat]").value = coords.latitude.toFixed(6);
       form.querySelector("[data-lon]").value = coords.longitude.toFixed(6);
+      form.dispatchEvent(new CustomEvent("tip:position")); // the map's pin follows (tip-place.js)
       status.textContent = t(
         `Position retenue (± ${Math.round(coords.accuracy)} m).`,
         `Position kept (± ${Math.round(coords.accuracy)} m).`,

@@ -1,9 +1,10 @@
 // The passport's places as a list (the page itself, which needs no script) or on a map; with a
 // position, the nearest places first. Leaflet (static/vendor/leaflet/) is loaded only when the
 // map is chosen, so a phone on a weak signal reading the list never pays for it. passport.js
-// shares each fix (`passport:position`) and each stamp (`passport:stamped`) as events.
-const fr = document.documentElement.lang !== "en";
-const say = (french, english) => (fr ? french : english);
+// shares each fix (`passport:position`) and each stamp (`passport:stamped`) as events; what the
+// site's maps share is in map-common.js.
+import { baseMap, formatDistance as show, keyboardPopup, listOrMap, say } from "./map-common.js";
+
 const places = JSON.parse(document.getElementById("passport-places")?.textContent || "[]");
 const VIEW_KEY = "passport-view";
 const NEAREST_SHOWN = 5;
@@ -14,8 +15,7 @@ const listView = document.querySelector("[data-list-view]");
 const nearest = document.querySelector("[data-nearest]");
 const nearestStatus = document.querySelector("[data-nearest-status]");
 let fix = null; // the last position shared by passport.js
-
-const show = (m) => (m < 1000 ? `${Math.max(1, Math.round(m))} m` : `${(m / 1000).toFixed(1).replace(".", fr ? "," : ".")} km`);
+let choice = null; // the list or the map (listOrMap), with a tile server and a script
 const itemOf = (id) => document.getElementById(`lieu-${id}`);
 const isStamped = (id) => Boolean(itemOf(id)?.classList.contains("is-stamped"));
 const distanceText = (place) => {
@@ -95,7 +95,7 @@ function goToPlace(event) {
   const item = link && document.getElementById(link.getAttribute("href").slice(1));
   if (!item) return;
   event.preventDefault();
-  if (mapView && !mapView.hidden) choose("list");
+  if (mapView && !mapView.hidden) choice?.choose("list");
   history.pushState(null, "", link.getAttribute("href"));
   item.tabIndex = -1;
   item.scrollIntoView({ block: "start" });
@@ -105,38 +105,10 @@ document.addEventListener("click", goToPlace);
 
 // ---- The map ----
 
-let leaflet = null; // the promise of window.L, once asked for
 let map = null;
 const markers = new Map(); // place id -> marker
 let you = null; // the circle of the position's accuracy and its dot
 let frameYou = false; // the first fix: bring it into view once the map can show it
-
-function loadLeaflet() {
-  leaflet ??= new Promise((resolve, reject) => {
-    const css = document.createElement("link");
-    css.rel = "stylesheet";
-    css.href = mapView.dataset.leafletCss;
-    const script = document.createElement("script");
-    script.src = mapView.dataset.leafletJs;
-    let waiting = 2;
-    let settled = false;
-    const done = () => (--waiting === 0 ? resolve(window.L) : null);
-    const failed = () => {
-      if (settled) return;
-      settled = true;
-      css.remove();
-      script.remove();
-      leaflet = null; // another try when the network is back
-      reject(new Error("Leaflet could not be loaded"));
-    };
-    css.onload = done;
-    script.onload = done;
-    css.onerror = failed;
-    script.onerror = failed;
-    document.head.append(css, script);
-  });
-  return leaflet;
-}
 
 function iconOf(L, place) {
   const kind = place.remembrance ? "pm-remembrance" : "pm-todo";
@@ -203,15 +175,10 @@ function showPosition() {
 }
 
 function buildMap(L) {
-  const canvas = mapView.querySelector("[data-map]");
-  const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
-  map = L.map(canvas, { zoomControl: false, zoomSnap: 0.5, fadeAnimation: !still, zoomAnimation: !still, markerZoomAnimation: !still });
+  map = baseMap(L, mapView.querySelector("[data-map]"), mapView);
   // A view first: until the map has one, Leaflet adds no marker to the page.
   map.fitBounds(L.latLngBounds(places.map((p) => [p.lat, p.lon])).pad(0.1));
-  // Bottom right: within a thumb's reach, and not under the popups, which open upwards.
-  L.control.zoom({ position: "bottomright", zoomInTitle: say("Zoomer", "Zoom in"), zoomOutTitle: say("Dézoomer", "Zoom out") }).addTo(map);
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  L.tileLayer(mapView.dataset.tileUrl, { attribution: mapView.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
+  const onPopupOpen = keyboardPopup(map, "a[href^='#lieu-']");
   for (const place of places) {
     if (place.polygon) {
       L.polygon(place.polygon, { color: place.remembrance ? "#4d5661" : "#0b3d5c", weight: 2, fillOpacity: 0.08, interactive: false }).addTo(map);
@@ -227,71 +194,22 @@ function buildMap(L) {
   showPosition();
 }
 
-// Opened from the keyboard (Enter on a focused marker), the popup takes the focus; Escape
-// closes it and gives the focus back to the marker.
-function onPopupOpen(event) {
-  const popup = event.popup.getElement();
-  const source = event.target.getElement();
-  popup.querySelector(".leaflet-popup-close-button")?.setAttribute("aria-label", say("Fermer", "Close"));
-  if (document.activeElement === source) popup.querySelector("a[href^='#lieu-']")?.focus();
-  popup.onkeydown = (key) => {
-    if (key.key !== "Escape") return;
-    map.closePopup();
-    source.focus();
-  };
-}
-
-async function showMap(fromChoice) {
-  const status = mapView.querySelector("[data-map-status]");
-  if (map) {
-    map.invalidateSize();
-    for (const place of places) refreshMarker(place);
-    showPosition();
-    return;
-  }
-  status.textContent = say("Chargement de la carte…", "Loading the map…");
-  try {
-    const L = await loadLeaflet();
-    status.textContent = "";
-    mapView.classList.remove("is-failed");
-    // Built once visible: a hidden map has no size to fit the places in (the list was chosen
-    // again while Leaflet was loading); the next choice of the map builds it.
-    if (!map && !mapView.hidden) buildMap(L);
-  } catch {
-    if (!fromChoice) return choose("list", { remember: false }); // a remembered map, offline
-    mapView.classList.add("is-failed"); // no empty frame: the message alone
-    status.textContent = say("La carte n'a pas pu être chargée (réseau ?). La liste des lieux reste disponible : choisissez « Liste ».", "The map could not be loaded (network?). The list of places is still there: choose “List”.");
-  }
-}
-
-function choose(view, { remember = true, fromChoice = true } = {}) {
-  for (const button of views.querySelectorAll("[data-view]")) button.setAttribute("aria-pressed", String(button.dataset.view === view));
-  mapView.hidden = view !== "map";
-  listView.hidden = view === "map";
-  if (remember) {
-    try {
-      localStorage.setItem(VIEW_KEY, view);
-    } catch {
-      // private browsing: the choice lasts as long as the page
-    }
-  }
-  if (view === "map") showMap(fromChoice);
-}
-
 if (views && mapView && listView) {
-  views.hidden = false;
-  views.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-view]");
-    if (button && button.getAttribute("aria-pressed") !== "true") choose(button.dataset.view);
+  choice = listOrMap({
+    views,
+    listView,
+    mapView,
+    key: VIEW_KEY,
+    build: buildMap,
+    refresh: () => {
+      map.invalidateSize();
+      for (const place of places) refreshMarker(place);
+      showPosition();
+    },
+    failed: say("La carte n'a pas pu être chargée (réseau ?). La liste des lieux reste disponible : choisissez « Liste ».", "The map could not be loaded (network?). The list of places is still there: choose “List”."),
   });
-  let saved = null;
-  try {
-    saved = localStorage.getItem(VIEW_KEY);
-  } catch {
-    saved = null;
-  }
   // A link to a place opens the list, whatever was chosen last time.
-  if (saved === "map" && !location.hash.startsWith("#lieu-")) choose("map", { remember: false, fromChoice: false });
+  if (choice.saved === "map" && !location.hash.startsWith("#lieu-")) choice.choose("map", { remember: false, fromChoice: false });
 }
 
 document.addEventListener("passport:position", (event) => {

@@ -1,12 +1,15 @@
 """Posting and finding tips through the API and the pages: review for new accounts, limits
-answering 429, flags hiding a tip, photos without EXIF, the seeded tips near the pilot's places."""
+answering 429, flags hiding a tip, photos without EXIF, the seeded tips near the pilot's places,
+the maps' tile server from config."""
 
 from __future__ import annotations
 
 import io
 import itertools
+import json
 from collections.abc import Callable
 from html import unescape
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -265,3 +268,70 @@ def test_a_moderator_approves_from_the_queue_and_the_author_sees_it_published(
     log = unescape(client.get("/bons-plans/journal").get_data(as_text=True))
     assert "Un parking gratuit près du Futuroscope" in log
     assert "modo@example.org" not in log
+
+
+class StartTags(HTMLParser):
+    """The start tags of a page, with their attributes."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def having(self, attribute: str) -> list[dict[str, str | None]]:
+        return [attrs for _, attrs in self.tags if attribute in attrs]
+
+    def sources(self, tag: str, attribute: str) -> list[str]:
+        return [attrs.get(attribute) or "" for name, attrs in self.tags if name == tag]
+
+
+def test_the_tips_map_takes_the_tile_server_from_config_and_needs_one(
+    app: Flask, client: Any, auth: Any, make_user: Callable[..., Any], seeded: Any
+):
+    tiles = "https://tiles.example.org/{z}/{x}/{y}.png"
+    app.config |= {"PASSPORT_TILE_URL": tiles, "PASSPORT_TILE_ATTRIBUTION": "© Tiles"}
+    html = client.get("/bons-plans?near=46.5838,0.3458&radius_km=25").get_data(as_text=True)
+    page = StartTags(html)
+    [views] = page.having("data-views")
+    [panel] = page.having("data-map-view")
+    [listed] = page.having("data-list-view")
+    # Without script, the list is the page: the choice and the map wait for tips-map.js.
+    assert "hidden" in views
+    assert "hidden" in panel
+    assert "hidden" not in listed
+    assert [(b["data-view"], b["aria-pressed"]) for b in page.having("data-view")] == [
+        ("list", "true"),
+        ("map", "false"),
+    ]
+    assert (panel["data-tile-url"], panel["data-tile-attribution"]) == (tiles, "© Tiles")
+    assert (panel["data-near"], panel["data-radius-m"]) == ("46.5838,0.3458", "25000")
+    assert panel["data-leaflet-js"] == "/static/vendor/leaflet/leaflet.js"
+    # Leaflet only when the map is chosen; no inline script (a strict CSP).
+    assert not [href for href in page.sources("link", "href") if "leaflet" in href]
+    scripts = [attrs for name, attrs in page.tags if name == "script"]
+    assert all(s.get("src") or s.get("type") == "application/json" for s in scripts), scripts
+    assert "/static/js/tips-map.js" in page.sources("script", "src")
+    data = json.loads(html.split('id="tips-data">')[1].split("</script>")[0])
+    assert [(t["title"], t["category_name"]) for t in data] == [
+        ("Le marché de Notre-Dame, le samedi matin", "Produit local"),
+        ("Les bords du Clain à vélo jusqu'au Futuroscope", "Nature"),
+    ]
+    auth.login(make_user("carte@example.org", role="resident").email)
+    form = StartTags(client.get("/bons-plans/nouveau").get_data(as_text=True))
+    [place_map] = form.having("data-place-map")
+    assert place_map["data-tile-url"] == tiles
+    assert "hidden" in form.having("data-place-map-open")[0]
+
+    # No tile server: the list only, and the address or the position to place a tip.
+    app.config["PASSPORT_TILE_URL"] = ""
+    html = client.get("/bons-plans?near=46.5838,0.3458&radius_km=25").get_data(as_text=True)
+    page = StartTags(html)
+    assert page.having("data-views") == page.having("data-map-view") == []
+    assert "Le marché de Notre-Dame, le samedi matin" in unescape(html)
+    assert "/static/js/tips-map.js" not in page.sources("script", "src")
+    form = StartTags(client.get("/bons-plans/nouveau").get_data(as_text=True))
+    assert form.having("data-place-map") == form.having("data-place-map-open") == []
+    assert form.having("data-use-position")

@@ -24,7 +24,7 @@ def empty_database(request, tmp_path) -> Iterator[str]:
         return
     base = request.getfixturevalue("postgres_url")
     schema = f"migrations_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(base)
+    engine = sa.create_engine(base, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:

@@ -1,10 +1,11 @@
-"""What many browser tests do: sign in as a demo account, collect a page's errors."""
+"""What many browser tests do: sign in as a demo account, collect a page's errors and requests,
+wait for a map, move the focus with Tab."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, expect
 
 from core.seed import DEMO_PASSWORD
 
@@ -24,3 +25,36 @@ def watch_errors(page: Page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+def record_requests(page: Page) -> list[str]:
+    """Every URL the browser asks for (the page's and its service worker's)."""
+    urls: list[str] = []
+    page.context.on("request", lambda request: urls.append(request.url))
+    return urls
+
+
+def assert_all_local(urls: list[str], live_server: str) -> None:
+    outside = [url for url in urls if not url.startswith(live_server + "/")]
+    assert outside == [], outside
+
+
+def settled(page: Page) -> None:
+    """Wait until the map's tiles are in and its popup, if any, has faded in."""
+    page.wait_for_function(
+        """() => {
+          const tiles = [...document.querySelectorAll("img.leaflet-tile")];
+          const popup = document.querySelector(".leaflet-popup");
+          return tiles.length > 0 && tiles.every((t) => t.classList.contains("leaflet-tile-loaded"))
+            && (!popup || getComputedStyle(popup).opacity === "1");
+        }"""
+    )
+
+
+def tab_to(page: Page, target: Locator, key: str = "Tab") -> None:
+    """Press Tab (or Shift+Tab) until the target has the focus."""
+    for _ in range(60):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press(key)
+    expect(target).to_be_focused()

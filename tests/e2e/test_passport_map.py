@@ -8,10 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Geolocation, Locator, Page, expect
+from playwright.sync_api import Geolocation, Page, expect
 
 from tests.e2e.conftest import LOCAL_TILE_URL, SCREENSHOTS
-from tests.e2e.pages import watch_errors
+from tests.e2e.pages import assert_all_local, record_requests, settled, tab_to, watch_errors
 
 pytestmark = pytest.mark.e2e
 
@@ -27,18 +27,6 @@ def shot(page: Page, name: str, full_page: bool = True) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"passport-map-{name}.png"), full_page=full_page)
 
 
-def record_requests(page: Page) -> list[str]:
-    """Every URL the browser asks for (the page's and its service worker's)."""
-    urls: list[str] = []
-    page.context.on("request", lambda request: urls.append(request.url))
-    return urls
-
-
-def assert_all_local(urls: list[str], live_server: str) -> None:
-    outside = [url for url in urls if not url.startswith(live_server + "/")]
-    assert outside == [], outside
-
-
 def open_passport(page: Page, live_server: str) -> int:
     """The passport page as a guest; returns how many places it lists."""
     page.goto(live_server + "/passeport")
@@ -48,27 +36,6 @@ def open_passport(page: Page, live_server: str) -> int:
     )
     assert count > 1
     return count
-
-
-def settled(page: Page) -> None:
-    """Wait until the map's tiles are in and its popup, if any, has faded in."""
-    page.wait_for_function(
-        """() => {
-          const tiles = [...document.querySelectorAll("img.leaflet-tile")];
-          const popup = document.querySelector(".leaflet-popup");
-          return tiles.length > 0 && tiles.every((t) => t.classList.contains("leaflet-tile-loaded"))
-            && (!popup || getComputedStyle(popup).opacity === "1");
-        }"""
-    )
-
-
-def tab_to(page: Page, target: Locator, key: str = "Tab") -> None:
-    """Press Tab (or Shift+Tab) until the target has the focus."""
-    for _ in range(60):
-        if target.evaluate("el => el === document.activeElement"):
-            return
-        page.keyboard.press(key)
-    expect(target).to_be_focused()
 
 
 def test_on_a_phone_the_map_shows_every_place_on_local_tiles(

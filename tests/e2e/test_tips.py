@@ -124,7 +124,10 @@ def test_a_resident_posts_a_moderator_approves_a_visitor_finds_it(
     expect(page.locator(".tip-body strong")).to_have_text("frais même en août")
     image = page.get_by_role("img", name="Le lavoir de pierre au bord de l'eau")
     expect(image).to_be_visible()
-    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    image.scroll_into_view_if_needed()  # a lazy image loads once near the screen
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
     photo = page.request.get(image.evaluate("img => img.closest('a').href"))
     assert photo.status == 200
     assert b"PhoneMaker" not in photo.body()

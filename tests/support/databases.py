@@ -22,7 +22,7 @@ def migrated_database(tmp_path: Path, postgres_url: str | None = None) -> Iterat
         yield url
         return
     schema = f"own_{uuid.uuid4().hex[:10]}"
-    engine = sa.create_engine(postgres_url)
+    engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
     with engine.begin() as connection:
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:

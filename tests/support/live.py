@@ -126,7 +126,7 @@ def live_environment(
     schema = None
     if postgres_url:
         schema = f"live_{uuid.uuid4().hex[:10]}"
-        engine = sa.create_engine(postgres_url)
+        engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
         with engine.begin() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
         engine.dispose()
@@ -160,7 +160,7 @@ def live_environment(
     finally:
         live.stop()
         if schema and postgres_url:
-            engine = sa.create_engine(postgres_url)
+            engine = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
             with engine.begin() as connection:
                 connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             engine.dispose()
