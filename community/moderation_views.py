@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from community import moderation
-from community.models import Appeal, Tip, TipComment
+from community import moderation, trust
+from community.models import Appeal, CommunityMember, Tip, TipComment
 from community.views import FLAG_NAMES
 from core.accounts.auth import roles_required
 from core.accounts.models import User
@@ -95,3 +96,57 @@ def public_log() -> ResponseReturnValue:
     before = request.args.get("avant", type=int)
     entries = moderation.public_log(db.session, limit=50, before_id=before)
     return render_template("community/log.html", entries=entries)
+
+
+@bp.route("/moderation/membres")
+@roles_required(*STAFF)
+def members() -> ResponseReturnValue:
+    """Find a member (name or e-mail) to set their trust level or their badge."""
+    query = request.args.get("q", "").strip()[:100]
+    found: list[tuple[User, CommunityMember | None]] = []
+    if query:
+        pattern = f"%{query.lower()}%"
+        rows = db.session.execute(
+            sa.select(User, CommunityMember)
+            .outerjoin(CommunityMember, CommunityMember.user_id == User.id)
+            .where(
+                sa.func.lower(User.email).like(pattern)
+                | sa.func.lower(User.display_name).like(pattern)
+            )
+            .order_by(User.display_name)
+            .limit(30)
+        ).all()
+        found = [(user, standing) for user, standing in rows]
+    return render_template(
+        "community/members.html",
+        query=query,
+        found=found,
+        level_names=trust.LEVEL_NAMES,
+        badges=moderation.BADGES,
+        is_staff=trust.is_staff,
+    )
+
+
+@bp.route("/moderation/membres/<int:user_id>", methods=["POST"])
+@roles_required(*STAFF)
+def member_standing(user_id: int) -> ResponseReturnValue:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    try:
+        if "level" in request.form:
+            level = request.form.get("level", type=int)
+            moderation.set_trust(
+                db.session, user, current_user, -1 if level is None else level, now()
+            )
+        else:
+            moderation.set_badge(
+                db.session, user, current_user, request.form.get("badge", ""), now()
+            )
+    except ApiError as refused:
+        db.session.rollback()
+        flash(str(refused.message), "error")
+    else:
+        db.session.commit()
+        flash(_("Décision enregistrée."), "success")
+    return redirect(url_for(".members", q=request.form.get("q", "")))
