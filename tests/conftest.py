@@ -108,7 +108,10 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         # The limiter is module-level; its Redis counters would carry over between tests.
         limiter.reset()
     assert database.engine is not None
-    connection = database.engine.connect()
+    # This engine, not `database.engine` at teardown: a test that makes a second app (its
+    # own database, e.g. for threads) replaces the module-level engine meanwhile.
+    engine = database.engine
+    connection = engine.connect()
     transaction = connection.begin()
     database.registry.remove()
     database.registry.configure(bind=connection, join_transaction_mode="create_savepoint")
@@ -118,7 +121,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     database.registry.remove()
     transaction.rollback()
     connection.close()
-    database.engine.dispose()
+    engine.dispose()
 
 
 @pytest.fixture
