@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -215,6 +217,104 @@ def users_revoke_tokens(email: str) -> None:
             revoke_api_token(token)
         database.session.commit()
         click.echo(f"revoked {len(user.tokens)} token(s)", err=True)
+
+
+class _StderrProgress:
+    """Backup progress on stderr: a line per step; percentages redrawn in place on a terminal,
+    else a line every quarter."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.shown = ("", -1, 0.0)  # label, percent, when
+        self.line_open = False
+
+    def step(self, message: str) -> None:
+        if self.line_open:
+            sys.stderr.write("\n")
+            self.line_open = False
+        click.echo(message, err=True)
+
+    def advance(self, label: str, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        last_label, last_percent, when = self.shown
+        if self.tty and (time.monotonic() - when > 0.2 or percent == 100):
+            sys.stderr.write(f"\r  {label}: {percent:3d}%")
+            self.line_open = True
+        elif not self.tty and (label != last_label or percent // 25 > last_percent // 25):
+            click.echo(f"  {label}: {percent}%", err=True)
+        else:
+            return
+        self.shown = (label, percent, time.monotonic())
+
+    def __enter__(self) -> _StderrProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.line_open:
+            sys.stderr.write("\n")
+
+
+@cli.command()
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Archive file or folder [default: instance/backups/experts-backup-<UTC time>.tar.gz].",
+)
+def backup(output: Path | None) -> None:
+    """Write one archive of the database and the media folder; prints its path."""
+    from core import backup as backups
+    from core.clock import now
+
+    app = _app()
+    started = time.monotonic()
+    with app.app_context(), _StderrProgress() as progress:
+        moment = now()
+        default = backups.default_archive_path(Path(app.instance_path), moment)
+        if output is not None and output.is_dir():
+            output = output / default.name
+        try:
+            summary = backups.create_backup(
+                backups.Target.from_config(app.config),
+                output or default,
+                moment=moment,
+                progress=progress,
+            )
+        except backups.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        progress.step(
+            f"{backups.describe(summary.manifest)}; archive {summary.size / 1024**2:.1f} MB "
+            f"in {time.monotonic() - started:.1f}s"
+        )
+    click.echo(summary.path)
+
+
+@cli.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the current data without asking.")
+def restore(archive: Path, yes: bool) -> None:
+    """Replace the database and the media folder with an archive's (checked first)."""
+    from core import backup as backups
+
+    app = _app()
+    target = backups.Target.from_config(app.config)
+    with app.app_context(), _StderrProgress() as progress:
+        try:
+            with backups.staged_archive(archive, target, progress) as staged:
+                backups.check_restorable(staged, target)
+                progress.step(backups.describe(staged.manifest))
+                if not yes:
+                    click.confirm(
+                        "Replace the current database and media folder with this archive "
+                        "(stop the server and workers first)?",
+                        abort=True,
+                        err=True,
+                    )
+                backups.restore_backup(staged, target, progress)
+        except backups.BackupError as error:
+            raise click.ClickException(str(error)) from None
+        progress.step(f"restored {archive}")
 
 
 def _register_domain_commands() -> None:

@@ -13,12 +13,14 @@ from core.migrate import upgrade
 
 
 @contextmanager
-def migrated_database(tmp_path: Path, postgres_url: str | None = None) -> Iterator[str]:
-    """A database migrated from empty: a SQLite file, or a PostgreSQL schema of its own
-    (dropped afterwards) when a PostgreSQL URL is given. Yields its URL."""
+def migrated_database(
+    tmp_path: Path, postgres_url: str | None = None, *, revision: str = "head"
+) -> Iterator[str]:
+    """A database migrated from empty (to `revision`): a SQLite file, or a PostgreSQL schema of
+    its own (dropped afterwards) when a PostgreSQL URL is given. Yields its URL."""
     if postgres_url is None:
         url = f"sqlite:///{tmp_path / f'own-{uuid.uuid4().hex[:8]}.sqlite3'}"
-        upgrade("head", url=url)
+        upgrade(revision, url=url)
         yield url
         return
     schema = f"own_{uuid.uuid4().hex[:10]}"
@@ -27,7 +29,7 @@ def migrated_database(tmp_path: Path, postgres_url: str | None = None) -> Iterat
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     try:
         url = f"{postgres_url}?options=-csearch_path%3D{schema}"
-        upgrade("head", url=url)
+        upgrade(revision, url=url)
         yield url
     finally:
         with engine.begin() as connection:
