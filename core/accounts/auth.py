@@ -111,3 +111,20 @@ def roles_required(*roles: Role | str) -> Callable[[F], F]:
 
 
 login_required = roles_required()
+
+
+def session_required(view: F) -> F:
+    """Refuse bearer-token callers: for what only a signed-in browser may do, such as making
+    or revoking tokens (a leaked token must not mint its successors nor revoke the others)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.get("auth_via_token"):
+            raise ApiError(
+                403,
+                "session_required",
+                _l("Un jeton d'API ne permet pas cette action : connectez-vous sur le site."),
+            )
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)

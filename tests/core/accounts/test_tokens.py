@@ -96,3 +96,22 @@ def test_a_user_cannot_revoke_someone_elses_token(client, auth, make_user, make_
         f"/compte/jetons/{token_id}/revoquer", data={"csrf_token": csrf_token(client)}
     )
     assert response.status_code == 404
+
+
+def test_a_token_can_neither_make_nor_revoke_tokens(client, make_user, make_token, db):
+    from tests.conftest import csrf_token
+
+    user = make_user()
+    make_token(user)
+    headers = {"Authorization": f"Bearer {make_token(user)}"}
+    # Even with a form's CSRF token, which any page gives to whoever holds the token.
+    form = {"label": "relève", "csrf_token": csrf_token(client)}
+    made = client.post("/compte/jetons", data=form, headers=headers)
+    assert made.status_code == 403
+    first = db.session.scalar(sa.select(ApiToken.id).where(ApiToken.user_id == user.id))
+    revoked = client.post(f"/compte/jetons/{first}/revoquer", data=form, headers=headers)
+    assert revoked.status_code == 403
+    db.session.expire_all()
+    tokens = db.session.scalars(sa.select(ApiToken).where(ApiToken.user_id == user.id)).all()
+    assert len(tokens) == 2
+    assert all(t.revoked_at is None for t in tokens)
