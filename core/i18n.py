@@ -6,8 +6,10 @@ from flask import Blueprint, Flask, current_app, g, has_request_context, redirec
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext, lazy_gettext, ngettext
 from flask_login import current_user
+from werkzeug.wrappers import Response
 
 from core.extensions import babel
+from core.security import cookie_flags
 
 __all__ = ["gettext", "init_i18n", "lazy_gettext", "ngettext", "select_locale"]
 
@@ -39,8 +41,13 @@ def switch_language(lang: str) -> ResponseReturnValue:
         target = "/"
     response = redirect(target)
     if lang in current_app.config["LANGUAGES"]:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="Lax")
+        remember_language(response, lang)
     return response
+
+
+def remember_language(response: Response, lang: str) -> None:
+    """The language cookie (a year; no script reads it)."""
+    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, **cookie_flags())
 
 
 def init_i18n(app: Flask) -> None:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_login import current_user, user_logged_in
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from core.accounts.models import User
 from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
+from core.security import cookie_flags
 from passport.models import Passport, Stamp, UsedCode
 
 logger = logging.getLogger(__name__)
@@ -145,16 +146,10 @@ def _cookies(response: Response) -> Response:
     token = g.get("new_passport_token")
     if token:
         response.set_cookie(
-            GUEST_COOKIE,
-            token,
-            max_age=GUEST_COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-            path="/",
+            GUEST_COOKIE, token, max_age=GUEST_COOKIE_MAX_AGE, path="/", **cookie_flags()
         )
     if g.get("drop_passport_cookie"):
-        response.delete_cookie(GUEST_COOKIE)
+        response.delete_cookie(GUEST_COOKIE, path="/", **cookie_flags())
     return response
 
 

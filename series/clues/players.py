@@ -13,12 +13,13 @@ import logging
 import secrets
 
 import sqlalchemy as sa
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, g, has_request_context, request
 from flask_login import current_user, user_logged_in
 from sqlalchemy.orm import Session
 
 from core.accounts.models import User
 from core.db import conflict_insert, db
+from core.security import cookie_flags
 from series.clues.models import Accusation, ClueFind, EpisodeViewing, Player
 
 logger = logging.getLogger(__name__)
@@ -154,16 +155,9 @@ def _cookies(response: Response) -> Response:
     token = g.get("new_guest_token")
     # Also on a refused claim: its viewing was kept, and so was the guest it belongs to.
     if token:
-        response.set_cookie(
-            GUEST_COOKIE,
-            token,
-            max_age=GUEST_COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-        )
+        response.set_cookie(GUEST_COOKIE, token, max_age=GUEST_COOKIE_MAX_AGE, **cookie_flags())
     if g.get("drop_guest_cookie"):
-        response.delete_cookie(GUEST_COOKIE)
+        response.delete_cookie(GUEST_COOKIE, **cookie_flags())
     if g.get("guest_merged"):
         from series.clues.leaderboard import invalidate
 

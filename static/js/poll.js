@@ -29,7 +29,7 @@ if (section) {
     for (const li of bars.querySelectorAll("[data-option]")) {
       const n = counts[li.dataset.option] ?? 0;
       const pct = total ? Math.round((100 * n) / total) : 0;
-      li.querySelector("[data-fill]").style.width = `${pct}%`;
+      li.querySelector("[data-fill]").value = pct;
       li.querySelector("[data-figure]").textContent = `${pct} % (${votes(n)})`;
     }
     const totalEl = section.querySelector("[data-total]");

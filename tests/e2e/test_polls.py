@@ -129,7 +129,7 @@ def test_one_votes_the_other_sees_the_bars_move_and_the_winning_ending_plays_at_
     expect(watcher.get_by_role("link", name="Connectez-vous pour voter")).to_be_visible()
     watcher_bar = watcher.locator(f'[data-option="{win_id}"]')
     expect(watcher_bar.locator("[data-figure]")).to_have_text("0 % (0 voix)")
-    expect(watcher_bar.locator("[data-fill]")).to_have_attribute("style", re.compile(r"width: 0%"))
+    expect(watcher_bar.locator("[data-fill]")).to_have_attribute("value", "0")
     shot(voter, "desktop-before-vote")
     shot(watcher, "phone-before-vote")
 
@@ -152,9 +152,7 @@ def test_one_votes_the_other_sees_the_bars_move_and_the_winning_ending_plays_at_
     )
     moved_at = watcher.evaluate("() => window.__movedAt")
     submitted_at, acked_at = voter.evaluate("() => [window.__submittedAt, window.__ackedAt]")
-    expect(watcher_bar.locator("[data-fill]")).to_have_attribute(
-        "style", re.compile(r"width: 100%")
-    )
+    expect(watcher_bar.locator("[data-fill]")).to_have_attribute("value", "100")
     expect(watcher.locator(f'[data-option="{lose_id}"] [data-figure]')).to_have_text("0 % (0 voix)")
     expect(watcher.locator("[data-total]")).to_have_text("1 vote au total")
     delay_ms = moved_at - acked_at
