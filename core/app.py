@@ -24,7 +24,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(config)
 
-    from core import errors, i18n, jobs, observability, realtime, templating
+    from core import errors, i18n, jobs, observability, realtime, security, templating
     from core.accounts import auth, oidc
 
     db.init_app(app)
@@ -32,6 +32,7 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     auth.init_auth(app)
     limiter.init_app(app)
     errors.init_errors(app)
+    security.init_security(app)
     templating.init_templating(app)
     observability.init_observability(app)
     jobs.init_jobs(app)
@@ -69,6 +70,7 @@ def _blueprints() -> list[Any]:
     from community.api import bp as community_api
     from community.moderation_views import bp as community_moderation
     from community.views import bp as community
+    from core.accounts.privacy_views import bp as privacy
     from core.accounts.views import bp as accounts
     from core.api import bp as api
     from core.consent import bp as consent
@@ -98,6 +100,7 @@ def _blueprints() -> list[Any]:
     return [
         home,
         accounts,
+        privacy,
         observability,
         api,
         series,

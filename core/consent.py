@@ -3,6 +3,10 @@
 Without a choice, or after a refusal, nothing identifies the visitor: only anonymous per-day
 totals are kept. With consent, the cookie carries a random pseudonymous visitor id, and that id
 (never an IP address or an account) is what identified audience events record.
+
+Each choice is also written to the consent history (ConsentEvent): with the account when one is
+signed in, so its owner sees their choices on the account page, else with nobody. The visitor
+id is never written there, so the history cannot tie audience events to an account.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
+import sqlalchemy as sa
 from flask import (
     Blueprint,
     current_app,
@@ -26,11 +31,16 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from core.clock import now
+from core.consent_models import ConsentEvent
+from core.db import db
 from core.i18n import gettext as _
+from core.security import cookie_flags
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +54,11 @@ _VISITOR = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
 #: The form's two answers, equally easy to give.
 ACCEPT, REFUSE = "accept", "refuse"
 _UNSET = object()
+#: The purposes one may consent to.
+AUDIENCE = "audience"
+#: Version of each purpose's explanation (banner and page): raise it when the text changes, so
+#: the history tells which text a choice was made on.
+TEXT_VERSIONS = {AUDIENCE: "2026-11-22"}
 
 
 @dataclass(frozen=True)
@@ -114,12 +129,37 @@ def store_choice(response: Response, audience: bool) -> ConsentChoice:
         _serializer().dumps(payload),
         max_age=CONSENT_MAX_AGE,
         path="/",
-        secure=current_app.config.get("EXPERTS_ENV") == "production",
-        httponly=True,
-        samesite="Lax",
+        **cookie_flags(),
     )
     g._consent_choice = choice
     return choice
+
+
+def record_choice(
+    session: Session, user_id: int | None, purpose: str, granted: bool, at: dt.datetime
+) -> ConsentEvent:
+    """Write a choice to the consent history (the account's, or nobody's)."""
+    event = ConsentEvent(
+        user_id=user_id,
+        purpose=purpose,
+        granted=granted,
+        text_version=TEXT_VERSIONS[purpose],
+        decided_at=at,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def history_of(session: Session, user_id: int) -> list[ConsentEvent]:
+    """An account's consent choices, the latest first."""
+    return list(
+        session.scalars(
+            sa.select(ConsentEvent)
+            .where(ConsentEvent.user_id == user_id)
+            .order_by(ConsentEvent.decided_at.desc(), ConsentEvent.id.desc())
+        )
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -171,7 +211,12 @@ def audience() -> ResponseReturnValue:
     if answer not in (ACCEPT, REFUSE):
         return _page(_("Choisissez « Accepter » ou « Refuser »."), next_url, 422)
     response = redirect(next_url)
-    store_choice(response, answer == ACCEPT)
+    choice = store_choice(response, answer == ACCEPT)
+    account = current_user.id if current_user.is_authenticated else None
+    record_choice(
+        db.session, account, AUDIENCE, choice.audience, dt.datetime.fromisoformat(choice.at)
+    )
+    db.session.commit()
     flash(
         _("Mesure d'audience acceptée : merci !")
         if answer == ACCEPT

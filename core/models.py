@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from community import models as community  # noqa: F401
+from core import consent_models as consents  # noqa: F401
 from core.accounts import models as accounts  # noqa: F401
 from core.db import Base
 from passport import models as passport  # noqa: F401

@@ -65,3 +65,11 @@ class TokenForm(FlaskForm):
 
 class EmptyForm(FlaskForm):
     """Only the CSRF token: for buttons that post (logout, revoke)."""
+
+
+class DeleteAccountForm(FlaskForm):
+    """Re-authentication before deleting the account: the password, or for an account
+    without one (OpenID Connect only) a phrase typed out."""
+
+    password = PasswordField(_l("Votre mot de passe"), validators=[Length(max=200)])
+    phrase = StringField(_l("Phrase de confirmation"), validators=[Length(max=80)])

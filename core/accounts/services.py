@@ -111,6 +111,16 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def check_password(user: User, password: str) -> bool:
+    """Whether this is the account's password (asked again before a grave action)."""
+    if user.password_hash is None:
+        return False
+    try:
+        return _hasher().verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 _DUMMY_HASHES: dict[tuple[int, int], str] = {}
 
 

@@ -17,8 +17,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
+from core import consent
 from core.accounts import services
-from core.accounts.auth import login_required
+from core.accounts.auth import login_required, session_required
 from core.accounts.forms import (
     EmptyForm,
     LoginForm,
@@ -29,10 +30,12 @@ from core.accounts.forms import (
     TokenForm,
 )
 from core.accounts.models import ApiToken, User
+from core.accounts.privacy_views import no_store
 from core.db import db
 from core.errors import ApiError
 from core.extensions import limiter
 from core.i18n import gettext as _
+from core.i18n import remember_language
 from core.mail import send_mail
 
 logger = logging.getLogger(__name__)
@@ -180,9 +183,10 @@ def reset_password(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/compte", methods=["GET", "POST"])
+@no_store
 @login_required
 def account() -> ResponseReturnValue:
-    """The signed-in user's profile, language and API tokens."""
+    """The signed-in user's profile, language, API tokens, data and consent history."""
     user: User = current_user
     form = ProfileForm(obj=user if request.method == "GET" else None)
     if request.method == "GET":
@@ -196,7 +200,7 @@ def account() -> ResponseReturnValue:
             flash(_("Vos préférences sont enregistrées."), "success")
             response = redirect(url_for("accounts.account"))
             if user.locale:
-                response.set_cookie("lang", user.locale, max_age=365 * 24 * 3600, samesite="Lax")
+                remember_language(response, user.locale)
             return response
         status = 422
     return render_template(
@@ -205,11 +209,14 @@ def account() -> ResponseReturnValue:
         token_form=TokenForm(),
         revoke_form=EmptyForm(),
         new_token=session.pop("new_token", None),
+        consent_history=consent.history_of(db.session, user.id),
+        consent_purposes={consent.AUDIENCE: _("Mesure d'audience")},
     ), status
 
 
 @bp.route("/compte/jetons", methods=["POST"])
 @login_required
+@session_required
 def create_token() -> ResponseReturnValue:
     """Create an API token; it is shown once."""
     form = TokenForm()
@@ -223,6 +230,7 @@ def create_token() -> ResponseReturnValue:
 
 @bp.route("/compte/jetons/<int:token_id>/revoquer", methods=["POST"])
 @login_required
+@session_required
 def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of the user's own API tokens."""
     token = db.get_or_404(ApiToken, token_id)

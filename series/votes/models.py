@@ -106,7 +106,9 @@ class Ballot(Base):
     id: Mapped[intpk]
     poll_id: Mapped[int] = mapped_column(sa.ForeignKey("polls.id", ondelete="CASCADE"))
     option_id: Mapped[int] = mapped_column(sa.ForeignKey("poll_options.id", ondelete="CASCADE"))
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    #: The voter; None once their account is deleted: the ballot stays in the count and the
+    #: audit log (its commitment), attached to nobody.
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: The client's idempotency key (a UUID).
     key: Mapped[str] = mapped_column(sa.String(36))
     #: SHA-256 binding the option to the voter's secret receipt: the public audit entry.

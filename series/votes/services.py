@@ -251,8 +251,11 @@ class VoteResult:
     ballot: Ballot
 
 
-def receipt_of(poll: Poll | PollRules, user_id: int, key: str) -> str:
+def receipt_of(poll: Poll | PollRules, user_id: int | None, key: str) -> str:
     """The voter's secret receipt: derived, so a replay gives the same one without storing it."""
+    if user_id is None:
+        # A deleted account's ballot: its voter kept the receipt; nobody can derive it again.
+        raise ValueError("no receipt for a ballot without a voter")
     message = f"{user_id}:{key}".encode()
     return hmac.new(poll.receipt_secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
