@@ -32,6 +32,7 @@ from community.models import (
     TipStatus,
 )
 from core.accounts.auth import login_required
+from core.accounts.views import safe_next
 from core.clock import now
 from core.db import db
 from core.errors import ApiError
@@ -366,7 +367,7 @@ def follow(code: str) -> ResponseReturnValue:
         db.session.delete(existing)
         flash(_("Vous ne suivez plus : %(name)s.", name=DEPARTEMENTS[code]), "success")
     db.session.commit()
-    return redirect(request.form.get("next") or url_for(".index", departement=code))
+    return redirect(safe_next(url_for(".index", departement=code)))
 
 
 @bp.route("/bons-plans/suivis")

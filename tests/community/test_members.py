@@ -48,3 +48,21 @@ def test_a_moderator_makes_a_resident_an_ambassador_and_a_leader(
     log = unescape(client.get("/bons-plans/journal").get_data(as_text=True))
     assert "voisine@example.org" not in log
     assert "Voisine" not in log
+
+
+def test_following_a_departement_never_redirects_off_site(
+    client: Any, auth: Any, make_user: Callable[..., Any], seeded: Any
+):
+    auth.login(make_user("suivre@example.org", role="resident").email)
+    token = csrf_token(client, "/bons-plans")
+    away = client.post(
+        "/bons-plans/departements/86/suivre",
+        data={"csrf_token": token, "next": "https://evil.example/"},
+    )
+    assert away.status_code == 302
+    assert away.headers["Location"].startswith("/bons-plans")
+    back = client.post(
+        "/bons-plans/departements/86/suivre",
+        data={"csrf_token": token, "next": "/bons-plans?departement=86"},
+    )
+    assert back.headers["Location"] == "/bons-plans?departement=86"
