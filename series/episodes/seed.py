@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from series.episodes import services
 from series.episodes.media import SourceInfo, make_test_source, probe_source, transcode
+from series.episodes.media_transcode import plan_ladder
 from series.episodes.models import EpisodeMedia, TrackKind
 from series.models import Episode, Season
 
@@ -108,7 +109,11 @@ def seed_pilot_media(session: Session) -> list[str]:
                 width=DEMO_WIDTH,
                 height=DEMO_HEIGHT,
                 has_audio=True,
-                renditions=[{"name": name, "height": int(name.rstrip("p"))} for name in renditions],
+                renditions=[
+                    {"name": r.name, "width": r.width, "height": r.height, "bitrate": r.bitrate}
+                    for r in plan_ladder(info)
+                    if r.name in renditions
+                ],
                 mp4_name=next(p.stem for p in (cache / "mp4").glob("*.mp4")),
                 scenes=[],
             )

@@ -262,4 +262,9 @@ def test_the_share_page_and_the_hotspot_editor(
     page.wait_for_function("() => document.querySelector('[data-stage]').style.aspectRatio")
     expect(page.locator("[data-list-wrap]")).to_be_visible()
     no_violation(page)
-    # (The media page's upload runs under the policy in test_editor_upload.py.)
+    # The episode's media page, with the demo's renditions (each with its size and bitrate).
+    response = page.goto(f"{live_server}/edition/episodes/{episode}")
+    assert response is not None
+    assert response.status == 200
+    expect(page.locator("td", has_text="kbit/s").first).to_be_visible()
+    no_violation(page)
