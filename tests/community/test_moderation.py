@@ -4,7 +4,6 @@ is logged, the public log names nobody, authors appeal once, members earn their 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from core.accounts.services import create_user
 from core.app import create_app
 from core.db import db as database
 from core.errors import ApiError
+from tests.support.concurrency import in_threads
 from tests.support.databases import migrated_database
 
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.UTC)
@@ -502,28 +502,6 @@ def server(tmp_path: Path, app_config: dict[str, Any]) -> Iterator[Flask]:
         database.registry.remove()
         assert database.engine is not None
         database.engine.dispose()
-
-
-def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run work(i) in `count` threads released together; every result, or the first error."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[index] = work(index)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return results
 
 
 def test_concurrent_trusted_flags_hide_a_tip_with_one_log_row(server: Flask):

@@ -19,8 +19,8 @@ from passport import reward_partners, rewards
 from passport.reward_models import Reward, RewardClaim
 from series.episodes.hotspot_models import PartnerMember
 from tests.conftest import csrf_token
-from tests.series.clues.test_concurrency import in_threads
 from tests.support.clock import Clock
+from tests.support.concurrency import in_threads
 from tests.support.rewards import (
     GROCER,
     OFFICE,

@@ -18,8 +18,8 @@ from passport import guests, reward_partners, rewards, services
 from passport.models import FilmingLocation, Passport, Stamp, StampStatus
 from passport.reward_models import Reward, RewardClaim
 from tests.conftest import csrf_token
-from tests.series.clues.test_concurrency import in_threads
 from tests.support.clock import Clock
+from tests.support.concurrency import in_threads
 from tests.support.rewards import (
     CODE,
     new_passport,

@@ -8,9 +8,8 @@ in its own thread, session and transaction.
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from series.clues.models import ClueCounter, ClueFind
 from series.episodes.hotspot_models import Hotspot
 from series.models import Episode, Season
 from tests.series.clues.conftest import Clock, centre
+from tests.support.concurrency import in_threads
 from tests.support.databases import migrated_database
 
 THREADS = 50
@@ -86,28 +86,6 @@ def first_clue(app: Flask) -> tuple[int, dict[str, Any]]:
         )
         assert clue is not None
         return episode.id, {"id": clue.id, "keyframes": clue.keyframes, "data": clue.data}
-
-
-def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run work(i) in `count` threads released together; every result, or the first error."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[index] = work(index)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
-    return results
 
 
 def test_fifty_concurrent_claims_of_one_clue_by_one_player_make_one_find(

@@ -20,7 +20,8 @@ from core.app import create_app
 from core.db import db as database
 from series.votes import services
 from series.votes.models import Ballot, PollScope
-from tests.series.clues.test_concurrency import in_threads, tokens_for
+from tests.series.clues.test_concurrency import tokens_for
+from tests.support.concurrency import in_threads
 from tests.support.databases import migrated_database
 
 DUPLICATES = 100
