@@ -354,7 +354,8 @@ def test_episode_page_shows_live_presence_over_socketio(browser, live_server):
         assert "1 personne regarde" in presence.inner_text()
         page_two.goto(f"{live_server}/episodes/{episode_id}")
         page_one.wait_for_function(
-            "document.querySelector('[data-presence]').textContent.startsWith('2 personnes')",
+            # A function, not an expression: Playwright evals expressions, which the CSP forbids.
+            "() => document.querySelector('[data-presence]').textContent.startsWith('2 personnes')",
             timeout=10_000,
         )
     finally:
