@@ -237,7 +237,7 @@ def test_offline_the_passport_stays_readable_and_a_code_is_queued_until_the_netw
     # The service worker keeps the page: wait until it controls it.
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.reload()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     cognac = place(page, "Cognac")
 
     page.context.set_offline(True)
