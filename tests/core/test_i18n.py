@@ -88,3 +88,26 @@ def test_the_catalogue_compiles_without_placeholder_errors():
         for message, errors in load_catalogue().check()
     ]
     assert problems == []
+
+
+FRENCH = ROOT / "core/translations/fr/LC_MESSAGES/messages.po"
+
+
+def test_french_plurals_follow_the_french_rule(app):
+    from core.i18n import ngettext
+
+    def say(n: int, lang: str) -> str:
+        with app.test_request_context("/", headers={"Accept-Language": lang}):
+            return str(ngettext("%(num)s bon plan", "%(num)s bons plans", n))
+
+    # French puts 0 and 1 in the singular; English only 1.
+    assert [say(n, "fr") for n in (0, 1, 2)] == ["0 bon plan", "1 bon plan", "2 bons plans"]
+    assert [say(n, "en") for n in (0, 1, 2)] == ["0 tips", "1 tip", "2 tips"]
+
+
+def test_the_french_catalogue_has_every_plural_of_the_source():
+    with FRENCH.open("rb") as handle:
+        french = {m.id for m in read_po(handle) if m.id}
+    plurals = {m.id for m in load_catalogue() if isinstance(m.id, tuple)}
+    assert plurals
+    assert plurals <= french, "run scripts/i18n"
