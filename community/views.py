@@ -32,12 +32,12 @@ from community.models import (
     TipStatus,
 )
 from core.accounts.auth import login_required
-from core.accounts.views import safe_next
 from core.clock import now
 from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
 from core.i18n import lazy_gettext as _l
+from core.redirects import safe_next
 from passport.models import FilmingLocation
 from passport.services import format_distance
 from series.episodes.media_views import send_media

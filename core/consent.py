@@ -40,6 +40,7 @@ from core.clock import now
 from core.consent_models import ConsentEvent
 from core.db import db
 from core.i18n import gettext as _
+from core.redirects import local_path
 from core.security import cookie_flags
 
 logger = logging.getLogger(__name__)
@@ -164,15 +165,7 @@ def history_of(session: Session, user_id: int) -> list[ConsentEvent]:
 
 def _safe_next(target: str | None) -> str:
     """A path of this site to go back to (never another site)."""
-    if (
-        not target
-        or not target.startswith("/")
-        or target.startswith("//")
-        or "\\" in target
-        or any(ord(c) < 32 for c in target)
-    ):
-        return url_for("consent.audience")
-    return target
+    return local_path(target, url_for("consent.audience"))
 
 
 def banner_needed() -> bool:

@@ -9,6 +9,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from core.extensions import babel
+from core.redirects import local_path
 from core.security import cookie_flags
 
 __all__ = ["gettext", "init_i18n", "lazy_gettext", "ngettext", "select_locale"]
@@ -36,10 +37,7 @@ def select_locale() -> str:
 @bp.route("/langue/<lang>")
 def switch_language(lang: str) -> ResponseReturnValue:
     """Remember the chosen language and go back where the visitor was."""
-    target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
-    response = redirect(target)
+    response = redirect(local_path(request.args.get("next")))
     if lang in current_app.config["LANGUAGES"]:
         remember_language(response, lang)
     return response

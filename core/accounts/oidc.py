@@ -23,10 +23,11 @@ from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 
 from core.accounts import services
-from core.accounts.views import safe_next, start_session
+from core.accounts.views import start_session
 from core.db import db
 from core.errors import ApiError
 from core.i18n import gettext as _
+from core.redirects import safe_next
 
 logger = logging.getLogger(__name__)
 

@@ -37,18 +37,11 @@ from core.extensions import limiter
 from core.i18n import gettext as _
 from core.i18n import remember_language
 from core.mail import send_mail
+from core.redirects import safe_next
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
-
-
-def safe_next(default: str = "/") -> str:
-    """The `next` target when it stays on this site, else the default."""
-    target = request.values.get("next") or ""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
 
 
 def start_session(user: User, remember: bool = False) -> None:

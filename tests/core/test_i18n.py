@@ -111,3 +111,8 @@ def test_the_french_catalogue_has_every_plural_of_the_source():
     plurals = {m.id for m in load_catalogue() if isinstance(m.id, tuple)}
     assert plurals
     assert plurals <= french, "run scripts/i18n"
+
+
+def test_the_switch_refuses_a_backslash_host(client):
+    # Browsers read "/\evil.example" as "//evil.example".
+    assert client.get("/langue/en?next=/\\evil.example").headers["Location"] == "/"
