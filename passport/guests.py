@@ -8,38 +8,32 @@ as claimed rewards) move into the account's passport (merge_guest_into); nothing
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, has_request_context, request
-from flask_login import current_user, user_logged_in
+from flask import Flask, has_request_context, request
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from core import counters
 from core.accounts.models import User
 from core.db import db
 from core.errors import ApiError
+from core.guests import GuestCookie
 from core.i18n import gettext as _
-from core.security import cookie_flags
 from passport.models import Passport, Stamp, UsedCode
 
 logger = logging.getLogger(__name__)
 
 GUEST_COOKIE = "passeport"
-GUEST_COOKIE_MAX_AGE = 365 * 24 * 3600
+COOKIE = GuestCookie(GUEST_COOKIE)
 #: New guest passports per address and hour (a guest's attempts are limited per passport).
 GUESTS_PER_ADDRESS_HOUR = 30
 
 #: Called as hook(session, guest, target) before a guest passport is deleted by a merge: other
 #: modules move what they keep per passport (e.g. claimed rewards).
 MERGE_HOOKS: list[Callable[[Session, Passport, Passport], None]] = []
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def passport_for_user(session: Session, user_id: int) -> Passport:
@@ -49,15 +43,16 @@ def passport_for_user(session: Session, user_id: int) -> Passport:
     return ensure(session, user_id)
 
 
-def guest_passport(session: Session, token: str | None) -> Passport | None:
-    """The guest passport of a cookie token, if it exists."""
-    if not token or len(token) > 100:
+def guest_passport(session: Session) -> Passport | None:
+    """The guest passport of this request's cookie, if it exists."""
+    token_hash = COOKIE.token_hash()
+    if token_hash is None:
         return None
-    return session.scalar(sa.select(Passport).where(Passport.guest_token_hash == _digest(token)))
+    return session.scalar(sa.select(Passport).where(Passport.guest_token_hash == token_hash))
 
 
-def new_guest(session: Session) -> tuple[Passport, str]:
-    """A new guest passport and its clear token (for the cookie only)."""
+def new_guest(session: Session) -> Passport:
+    """A new guest passport; its token goes in this request's response cookie."""
     address = (request.remote_addr or "?") if has_request_context() else "?"
     key = f"passport-guests:{address}"
     if counters.incr(key, ttl=3600) > GUESTS_PER_ADDRESS_HOUR:
@@ -69,12 +64,11 @@ def new_guest(session: Session) -> tuple[Passport, str]:
         )
         error.headers["Retry-After"] = str(max(counters.ttl(key), 1))
         raise error
-    token = secrets.token_urlsafe(24)
-    passport = Passport(guest_token_hash=_digest(token))
+    passport = Passport(guest_token_hash=COOKIE.issue())
     session.add(passport)
     session.flush()
     logger.info("guest passport %s created", passport.id)
-    return passport, token
+    return passport
 
 
 def visitor_passport(session: Session, create: bool = False) -> Passport | None:
@@ -85,10 +79,9 @@ def visitor_passport(session: Session, create: bool = False) -> Passport | None:
         if create:
             return passport_for_user(session, current_user.id)
         return find_passport(session, current_user.id)
-    passport = guest_passport(session, request.cookies.get(GUEST_COOKIE))
+    passport = guest_passport(session)
     if passport is None and create:
-        passport, token = new_guest(session)
-        g.new_passport_token = token
+        passport = new_guest(session)
     return passport
 
 
@@ -131,29 +124,13 @@ def merge_guest_into(session: Session, guest: Passport, target: Passport) -> int
     return moved
 
 
-def _on_login(sender: Flask, user: User, **extra: object) -> None:
+def _on_login(user: User) -> None:
     """A guest who signs in or signs up keeps their stamps."""
-    if not has_request_context():
-        return
-    guest = guest_passport(db.session, request.cookies.get(GUEST_COOKIE))
+    guest = guest_passport(db.session)
     if guest is not None:
         merge_guest_into(db.session, guest, passport_for_user(db.session, user.id))
-    if GUEST_COOKIE in request.cookies:
-        g.drop_passport_cookie = True
-
-
-def _cookies(response: Response) -> Response:
-    token = g.get("new_passport_token")
-    if token:
-        response.set_cookie(
-            GUEST_COOKIE, token, max_age=GUEST_COOKIE_MAX_AGE, path="/", **cookie_flags()
-        )
-    if g.get("drop_passport_cookie"):
-        response.delete_cookie(GUEST_COOKIE, path="/", **cookie_flags())
-    return response
 
 
 def init_guests(app: Flask) -> None:
     """Merge guest passports at sign-in; write the cookie after requests that made one."""
-    user_logged_in.connect(_on_login, app)
-    app.after_request(_cookies)
+    COOKIE.install(app, _on_login)

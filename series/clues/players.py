@@ -8,30 +8,25 @@ the visitor later signs in or signs up, everything the guest earned moves into t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 
 import sqlalchemy as sa
-from flask import Flask, Response, g, has_request_context, request
-from flask_login import current_user, user_logged_in
+from flask import Flask, Response, g
+from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from core.accounts.models import User
 from core.db import conflict_insert, db
-from core.security import cookie_flags
+from core.guests import GuestCookie
 from series.clues.models import Accusation, ClueFind, EpisodeViewing, Player
 
 logger = logging.getLogger(__name__)
 
 GUEST_COOKIE = "enquete"
-GUEST_COOKIE_MAX_AGE = 365 * 24 * 3600
+COOKIE = GuestCookie(GUEST_COOKIE)
 _ADJECTIVES = ("Fin", "Discret", "Malin", "Curieux", "Patient", "Vif", "Rusé", "Attentif")
 _ANIMALS = ("Hibou", "Renard", "Lynx", "Héron", "Blaireau", "Faucon", "Loutre", "Chamois")
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def guest_pseudonym() -> str:
@@ -52,21 +47,21 @@ def player_for_user(session: Session, user: User) -> Player:
     return player
 
 
-def guest_player(session: Session, token: str | None) -> Player | None:
-    """The guest player of a cookie token, if it exists."""
-    if not token or len(token) > 100:
+def guest_player(session: Session) -> Player | None:
+    """The guest player of this request's cookie, if it exists."""
+    token_hash = COOKIE.token_hash()
+    if token_hash is None:
         return None
-    return session.scalar(sa.select(Player).where(Player.guest_token_hash == _digest(token)))
+    return session.scalar(sa.select(Player).where(Player.guest_token_hash == token_hash))
 
 
-def new_guest(session: Session) -> tuple[Player, str]:
-    """A new guest player and its clear token (for the cookie only)."""
-    token = secrets.token_urlsafe(24)
-    player = Player(guest_token_hash=_digest(token), pseudonym=guest_pseudonym())
+def new_guest(session: Session) -> Player:
+    """A new guest player; its token goes in this request's response cookie."""
+    player = Player(guest_token_hash=COOKIE.issue(), pseudonym=guest_pseudonym())
     session.add(player)
     session.flush()
     logger.info("guest player %s created", player.id)
-    return player, token
+    return player
 
 
 def current_player(create: bool = False) -> Player | None:
@@ -75,10 +70,9 @@ def current_player(create: bool = False) -> Player | None:
         if not create:
             return db.session.scalar(sa.select(Player).where(Player.user_id == current_user.id))
         return player_for_user(db.session, current_user)
-    player = guest_player(db.session, request.cookies.get(GUEST_COOKIE))
+    player = guest_player(db.session)
     if player is None and create:
-        player, token = new_guest(db.session)
-        g.new_guest_token = token
+        player = new_guest(db.session)
     return player
 
 
@@ -139,25 +133,15 @@ def merge_guest_into(session: Session, guest: Player, target: Player) -> int:
     return moved
 
 
-def _on_login(sender: Flask, user: User, **extra: object) -> None:
+def _on_login(user: User) -> None:
     """A guest who signs in or signs up keeps what they found."""
-    if not has_request_context():
-        return
-    guest = guest_player(db.session, request.cookies.get(GUEST_COOKIE))
+    guest = guest_player(db.session)
     if guest is not None:
         merge_guest_into(db.session, guest, player_for_user(db.session, user))
         g.guest_merged = True
-    if GUEST_COOKIE in request.cookies:
-        g.drop_guest_cookie = True
 
 
-def _cookies(response: Response) -> Response:
-    token = g.get("new_guest_token")
-    # Also on a refused claim: its viewing was kept, and so was the guest it belongs to.
-    if token:
-        response.set_cookie(GUEST_COOKIE, token, max_age=GUEST_COOKIE_MAX_AGE, **cookie_flags())
-    if g.get("drop_guest_cookie"):
-        response.delete_cookie(GUEST_COOKIE, **cookie_flags())
+def _refresh_rankings(response: Response) -> Response:
     if g.get("guest_merged"):
         from series.clues.leaderboard import invalidate
 
@@ -167,5 +151,5 @@ def _cookies(response: Response) -> Response:
 
 def init_players(app: Flask) -> None:
     """Merge guests at sign-in, and write the guest cookie after requests that made one."""
-    user_logged_in.connect(_on_login, app)
-    app.after_request(_cookies)
+    COOKIE.install(app, _on_login)
+    app.after_request(_refresh_rankings)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, Response, g
+from flask import Flask, Response
 from flask.testing import FlaskClient
 
 from community.models import Tip, TipPhoto
@@ -20,8 +20,10 @@ from core import consent, i18n
 from core.config import OSM_TILE_URL, load_config
 from core.security import HSTS, extend_csp, tile_source
 from core.seed import DEMO_PASSWORD
+from passport import guests
 from passport.models import FilmingLocation
 from passport.reward_models import Reward
+from series.clues import players
 from series.episodes.hotspot_models import Hotspot, Offer
 from series.episodes.models import EpisodeMedia
 from series.votes.models import CastingCall, Poll, PollOption
@@ -350,13 +352,14 @@ def app_cookies(app: Flask) -> dict[str, dict[str, Any]]:
     """Every cookie the app sets or drops itself, through its real response hooks."""
     with app.test_request_context("/"):
         response = Response()
-        g.new_guest_token = "guest-token"  # series.clues.players: a guest's first find
-        g.new_passport_token = "passport-token"  # passport.guests: a guest's first stamp
+        players.COOKIE.issue()  # series.clues.players: a guest's first find
+        guests.COOKIE.issue()  # passport.guests: a guest's first stamp
         consent.store_choice(response, True)
         i18n.remember_language(response, "en")
         cookies = set_cookies(app.process_response(response))
     with app.test_request_context("/"):
-        g.drop_guest_cookie = g.drop_passport_cookie = True  # signed in: merged, dropped
+        players.COOKIE.forget()  # signed in: merged, dropped
+        guests.COOKIE.forget()
         for name, flags in set_cookies(app.process_response(Response())).items():
             cookies[f"{name} (dropped)"] = flags
     return cookies

@@ -79,7 +79,7 @@ def test_a_tourist_sees_the_distance_gets_in_range_stamps_and_sees_the_badge(
     errors = watch_errors(page)
     open_passport(page, live_server, "hugo@experts.example")
     expect(page.locator("[data-summary]")).to_have_text(
-        "0 lieux tamponnés sur 14 · 0 badges de département · 0 badges de saison · 0 points"
+        "0 lieu tamponné sur 14 · 0 badge de département · 0 badge de saison · 0 point"
     )
     futuroscope = place(page, "Futuroscope")
     stamp = futuroscope.get_by_role("button", name="Tamponner ici")
@@ -125,7 +125,7 @@ def test_a_tourist_sees_the_distance_gets_in_range_stamps_and_sees_the_badge(
     expect(vienne).to_contain_text("badge obtenu")
     expect(page.get_by_role("progressbar", name="Progression : 1 sur 1")).to_have_count(1)
     expect(page.locator("[data-summary]")).to_have_text(
-        "1 lieu tamponné sur 14 · 1 badge de département · 0 badges de saison · 10 points"
+        "1 lieu tamponné sur 14 · 1 badge de département · 0 badge de saison · 10 points"
     )
     # Season 1's released episodes were filmed at the Futuroscope and in Coulon: 1 of 2.
     expect(page.locator(".passport-seasons")).to_contain_text("1 sur 2")

@@ -172,7 +172,7 @@ def test_a_page_view_makes_no_guest_and_a_stranger_cookie_is_ignored(
 ):
     client.set_cookie(guests.GUEST_COOKIE, "not-a-token-anybody-was-given")
     page = unescape(client.get("/passeport").get_data(as_text=True))
-    assert "0 lieux tamponnés sur 14" in page
+    assert "0 lieu tamponné sur 14" in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Passport)) == 0
 

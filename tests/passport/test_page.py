@@ -40,7 +40,7 @@ def test_a_code_stamps_through_the_form_and_wins_the_departement_badge(
 ):
     auth.login(make_user("passeport@example.org").email)
     page = client.get("/passeport").get_data(as_text=True)
-    assert "0 lieux tamponnés sur 14" in page
+    assert "0 lieu tamponné sur 14" in page
     assert "Utiliser ma position" in page
     token = csrf_token(client, "/passeport")
     biarritz = places["rocher-de-la-vierge"]

@@ -189,7 +189,7 @@ def test_the_share_page_offers_a_download_and_the_share_sheet(client: Any, place
     assert "<h1>Partager mon passeport</h1>" in html
     assert 'width="1200" height="630"' in html
     assert alt_of(html).startswith(
-        "Les Experts de Nouvelle-Aquitaine — Passeport des lieux de tournage. 0 lieux"
+        "Les Experts de Nouvelle-Aquitaine — Passeport des lieux de tournage. 0 lieu tamponné"
     )
     assert 'href="/passeport/partage.png?telecharger=1"' in html
     assert "Télécharger l'image" in unescape(html)
