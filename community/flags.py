@@ -32,7 +32,7 @@ from community.models import (
     TipFlag,
     TipStatus,
 )
-from core import counters
+from core import counters, retention
 from core.accounts.models import User
 from core.db import conflict_insert
 from core.errors import ApiError
@@ -251,3 +251,30 @@ def resolve(session: Session, tip_id: int, now: dt.datetime) -> int:
         ),
     )
     return int(result.rowcount)
+
+
+#: A handled flag (who flagged, their note) is kept a year after the decision, then deleted.
+RESOLVED_FLAG_RETENTION_DAYS = 365
+
+
+def purge_resolved_flags(session: Session, now: dt.datetime) -> int:
+    """Delete flags handled more than a year ago (retention); open flags are never touched."""
+    deleted = session.execute(
+        sa.delete(TipFlag).where(
+            TipFlag.resolved_at.is_not(None),
+            TipFlag.resolved_at < retention.cutoff(now, RESOLVED_FLAG_RETENTION_DAYS),
+        )
+    ).rowcount  # type: ignore[attr-defined]
+    session.flush()
+    logger.info("flag retention: %d resolved flags deleted", deleted)
+    return int(deleted or 0)
+
+
+retention.register(
+    retention.RetentionRule(
+        name="resolved-flags",
+        data=_l("Signalements de bons plans traités par la modération (auteur, note)"),
+        period=_l("1 an après la décision"),
+        purge=purge_resolved_flags,
+    )
+)

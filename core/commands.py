@@ -54,6 +54,7 @@ def serve(host: str, port: int) -> None:
     _require_services(app)
     _check_schema(app)
     _resume_jobs(app)
+    _start_retention(app)
     click.echo(f"Serving on http://{host}:{port}", err=True)
     socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
 
@@ -68,6 +69,14 @@ def _resume_jobs(app: Flask) -> None:
         count = resume_interrupted_jobs(database.session, now())
     if count:
         click.echo(f"{count} interrupted job(s) queued again", err=True)
+
+
+def _start_retention(app: Flask) -> None:
+    """The daily retention run, in a thread of this process (one run per day in all)."""
+    from core.retention import start_scheduler
+
+    if start_scheduler(app) is not None:
+        click.echo("retention rules scheduled (daily)", err=True)
 
 
 def _check_schema(app: Flask) -> None:
@@ -93,6 +102,8 @@ def worker(burst: bool) -> None:
     _require_services(app)
     if app.config["REDIS_URL"]:
         _resume_jobs(app)
+        if not burst:  # a burst worker may exit in the middle of the day's run
+            _start_retention(app)
     try:
         run_worker(app, burst=burst)
     except RuntimeError as error:
@@ -315,6 +326,48 @@ def restore(archive: Path, yes: bool) -> None:
         except backups.BackupError as error:
             raise click.ClickException(str(error)) from None
         progress.step(f"restored {archive}")
+
+
+@cli.group()
+def retention() -> None:
+    """How long personal data is kept (the rules also run daily in `serve`)."""
+
+
+@retention.command("list")
+def retention_list() -> None:
+    """Print each rule: name, period, data."""
+    from core.retention import rules
+
+    app = _app()
+    with app.app_context():
+        for rule in rules():
+            click.echo(f"{rule.name}\t{rule.period}\t{rule.data}")
+
+
+@retention.command("run")
+@click.option("--rule", "names", multiple=True, help="Only this rule (repeatable).")
+def retention_run(names: tuple[str, ...]) -> None:
+    """Apply the rules now; prints what each one deleted."""
+    from core.clock import now
+    from core.db import db as database
+    from core.retention import rules, run_rules
+
+    app = _app()
+    with app.app_context():
+        known = {rule.name for rule in rules()}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            raise click.ClickException(
+                f"unknown rule {', '.join(unknown)}; rules: {', '.join(sorted(known))}"
+            )
+        results = run_rules(database.session, now(), names or None)
+    for result in results:
+        if result.error:
+            click.echo(f"{result.rule.name}: failed ({result.error})")
+        else:
+            click.echo(f"{result.rule.name}: {result.deleted} deleted")
+    if any(result.error for result in results):
+        raise SystemExit(1)
 
 
 def _register_domain_commands() -> None:

@@ -165,5 +165,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         #: argon2 cost; tests lower it so the suite stays fast.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,
+        #: Run the retention rules (core.retention) daily from `serve` and `worker`; off in
+        #: tests unless a test asks.
+        "RETENTION_SCHEDULE": env.get(
+            "RETENTION_SCHEDULE", "0" if environment == "test" else "1"
+        ).lower()
+        in ("1", "true", "yes"),
+        #: Seconds between two retention runs.
+        "RETENTION_INTERVAL": float(env.get("RETENTION_INTERVAL", str(24 * 3600))),
         "INSTANCE_PATH": str(instance_path),
     }

@@ -1,5 +1,9 @@
 """Audience-measurement consent (RGPD): the visitor's choice, kept in a signed cookie.
 
+One purpose covers both uses of the pseudonymous id: audience measurement of the episodes'
+interactive areas, and attribution of clicks on partners' offers (/go/<id>, impressions). The
+banner and the page say so (text version 2026-12-02).
+
 Without a choice, or after a refusal, nothing identifies the visitor: only anonymous per-day
 totals are kept. With consent, the cookie carries a random pseudonymous visitor id, and that id
 (never an IP address or an account) is what identified audience events record.
@@ -36,6 +40,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from core import retention
 from core.clock import now
 from core.consent_models import ConsentEvent
 from core.db import db
@@ -59,7 +64,7 @@ _UNSET = object()
 AUDIENCE = "audience"
 #: Version of each purpose's explanation (banner and page): raise it when the text changes, so
 #: the history tells which text a choice was made on.
-TEXT_VERSIONS = {AUDIENCE: "2026-11-22"}
+TEXT_VERSIONS = {AUDIENCE: "2026-12-02"}
 
 
 @dataclass(frozen=True)
@@ -189,7 +194,12 @@ def _page(error: str | None, next_url: str, status: int = 200) -> ResponseReturn
         except ValueError:
             decided_at = None
     html = render_template(
-        "consent.html", choice=choice, decided_at=decided_at, error=error, next_url=next_url
+        "consent.html",
+        choice=choice,
+        decided_at=decided_at,
+        error=error,
+        next_url=next_url,
+        retention_periods=retention.periods(),
     )
     return html, status
 

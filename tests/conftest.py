@@ -97,6 +97,8 @@ def app_config(database_url: str, redis_url: str | None, tmp_path: Path) -> dict
         "ARGON2_TIME_COST": 1,
         "ARGON2_MEMORY_COST": 64,
         "SERVER_NAME": "localhost",
+        # Retention runs only when a test asks (tests/core/test_retention.py).
+        "RETENTION_SCHEDULE": False,
     }
 
 

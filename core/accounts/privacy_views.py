@@ -26,6 +26,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime
 from flask_login import current_user, logout_user
 
+from core import retention
 from core.accounts import privacy
 from core.accounts.auth import login_required, session_required
 from core.accounts.forms import DeleteAccountForm
@@ -247,6 +248,7 @@ def data_page() -> ResponseReturnValue:
         blocks=blocks,
         columns=columns,
         display=display,
+        retention_periods=retention.periods(),
     )
 
 

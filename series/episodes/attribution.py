@@ -18,8 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import retention
 from core.clock import now as clock_now
 from core.db import conflict_insert
+from core.i18n import lazy_gettext as _l
 from series.episodes.hotspot_kinds import KINDS, public_kinds
 from series.episodes.hotspot_models import (
     Hotspot,
@@ -41,6 +43,9 @@ UTM_MEDIUM = "video"
 _UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term", "utm_id")
 SAFE_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 500
+#: Identified events are kept 13 months at most (CNIL, audience measurement); the anonymous
+#: per-day totals, which partner figures read, are kept.
+EVENT_RETENTION_DAYS = 390
 
 
 def stats_day(at: dt.datetime | None = None) -> dt.date:
@@ -167,7 +172,7 @@ def _record(session: Session, hotspot: Hotspot, kind: str, visitor: str | None) 
         clicks=1 if kind == "click" else 0,
     )
     if visitor:
-        session.add(HotspotEvent(hotspot_id=hotspot.id, kind=kind, visitor=visitor))
+        session.add(HotspotEvent(hotspot_id=hotspot.id, kind=kind, visitor=visitor, at=clock_now()))
     session.flush()
     return True
 
@@ -303,3 +308,30 @@ def totals(figures: Sequence[EpisodeFigures]) -> tuple[int, int, float | None]:
     impressions = sum(e.impressions for e in figures)
     clicks = sum(e.clicks for e in figures)
     return impressions, clicks, _ctr(clicks, impressions)
+
+
+def purge_identified_events(session: Session, now: dt.datetime) -> int:
+    """Delete identified impressions and clicks older than 13 months (retention).
+
+    Partner figures read the anonymous per-day totals only, counted when the event happened:
+    they stay the same.
+    """
+    deleted = session.execute(
+        sa.delete(HotspotEvent).where(HotspotEvent.at < retention.cutoff(now, EVENT_RETENTION_DAYS))
+    ).rowcount  # type: ignore[attr-defined]
+    session.flush()
+    logger.info("attribution retention: %d identified events deleted", deleted)
+    return int(deleted or 0)
+
+
+retention.register(
+    retention.RetentionRule(
+        name="audience-events",
+        data=_l(
+            "Vues et clics des zones interactives rattachés à un identifiant pseudonyme "
+            "(avec votre accord)"
+        ),
+        period=_l("13 mois ; les totaux anonymes par jour sont gardés"),
+        purge=purge_identified_events,
+    )
+)

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from flask_babel import LazyString
 from sqlalchemy.orm import Session, selectinload
 
+from core import retention
 from core.accounts.models import User
 from core.db import conflict_insert
 from core.errors import ApiError
@@ -365,3 +366,13 @@ def purge_filmed_signups(session: Session, now: dt.datetime) -> int:
             session.expire(call, ["signups"])
     logger.info("casting retention: %d sign-ups deleted", deleted)
     return deleted
+
+
+retention.register(
+    retention.RetentionRule(
+        name="casting-signups",
+        data=_l("Inscriptions aux appels à figurants (nom, téléphone, commune, disponibilités)"),
+        period=_l("jusqu'à la fin du tournage de l'appel"),
+        purge=purge_filmed_signups,
+    )
+)

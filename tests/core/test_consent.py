@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from typing import Any
@@ -15,6 +16,13 @@ from tests.conftest import csrf_token
 
 PAGE = "/confidentialite/mesure-d-audience"
 BANNER = re.compile(r'<section class="consent-banner".*?</section>', re.S)
+
+
+def html_text(markup: str, keep_links: bool = False) -> str:
+    """The text of some HTML, entities decoded (links kept as `<a HREF>` when asked)."""
+    if keep_links:
+        markup = re.sub(r'<a href="([^"]*)"[^>]*>', r" &lt;a \1&gt; ", markup)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
 def banner(html: str) -> str | None:
@@ -169,3 +177,45 @@ def test_the_cookie_is_secure_in_production(app):
     assert "Secure" in header
     assert choice.visitor
     assert choice.audience is True
+
+
+def test_the_banner_names_both_purposes_and_the_history_its_text_version(client, seeded):
+    section = banner(client.get("/").get_data(as_text=True))
+    assert section is not None
+    text = html_text(section)
+    assert "Mesure d'audience et attribution" in text
+    assert "mesurer l'audience" in text
+    assert "attribuer à nos partenaires les clics vers leurs offres" in text
+    assert "ni votre compte, ni votre adresse IP" in text
+    assert "Modifiable à tout moment" in text
+    assert consent.TEXT_VERSIONS[consent.AUDIENCE] == "2026-12-02"
+
+
+def test_changing_ones_choice_is_one_footer_link_away_on_every_page(client):
+    choose(client, "accept")  # the banner is gone: the footer link remains
+    for path in ("/", "/saisons", "/connexion", "/bons-plans", "/nulle-part"):
+        html = client.get(path).get_data(as_text=True)
+        footer = html_text(html[html.index('<footer class="site-footer">') :], keep_links=True)
+        assert f"<a {PAGE}> Mesure d'audience : modifier mon choix" in footer, path
+
+
+def test_a_changed_choice_is_honoured_at_the_next_click(client, db, pilot):
+    """Accept from the banner, click an offer (attributed); refuse, click: no identifier."""
+    import sqlalchemy as sa
+
+    from series.episodes.hotspot_models import Hotspot, HotspotEvent
+
+    hotspot_id = db.session.scalars(
+        sa.select(Hotspot.id)
+        .where(Hotspot.episode_id == pilot[1], Hotspot.offer_id.is_not(None))
+        .where(Hotspot.kind == "product")
+        .order_by(Hotspot.id)
+    ).first()
+    episode_page = f"/episodes/{pilot[1]}"
+    assert choose(client, "accept", episode_page).headers["Location"] == episode_page
+    visitor = cookie_data(client)["visitor"]
+    assert client.get(f"/go/{hotspot_id}").status_code == 302
+    assert choose(client, "refuse", episode_page).status_code == 302
+    assert client.get(f"/go/{hotspot_id}").status_code == 302
+    identified = db.session.execute(sa.select(HotspotEvent.kind, HotspotEvent.visitor)).all()
+    assert identified == [("click", visitor)], "the click after refusing stores no identifier"

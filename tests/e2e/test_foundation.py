@@ -361,3 +361,25 @@ def test_episode_page_shows_live_presence_over_socketio(browser, live_server):
     finally:
         first.close()
         second.close()
+
+
+def test_the_consent_banner_leaves_a_small_phones_first_screen_to_the_page(
+    phone_page: Page, live_server: str
+) -> None:
+    """360×640: the banner takes at most 40 % of the screen; the page's heading stays in view."""
+    phone_page.set_viewport_size({"width": 360, "height": 640})
+    for path in ("/", "/saisons", "/bons-plans"):
+        phone_page.goto(f"{live_server}{path}")
+        banner = phone_page.locator(".consent-banner")
+        expect(banner).to_be_visible()
+        box = banner.bounding_box()
+        assert box is not None
+        assert box["height"] <= 0.4 * 640, f"{path}: banner {box['height']:.0f}px of 640"
+        expect(phone_page.locator("h1").first).to_be_in_viewport()
+        expect(banner.get_by_role("button", name="Refuser")).to_be_in_viewport()
+    # Answered: gone; the footer link brings the choice back, to change it.
+    phone_page.locator(".consent-banner").get_by_role("button", name="Refuser").click()
+    expect(phone_page.locator(".consent-banner")).to_have_count(0)
+    expect(phone_page).to_have_url(f"{live_server}/bons-plans")
+    phone_page.get_by_role("link", name="Mesure d'audience : modifier mon choix").click()
+    expect(phone_page.get_by_role("status")).to_contain_text("Vous avez refusé")

@@ -144,6 +144,8 @@ def live_environment(
             "SECRET_KEY": "live-test-secret",
             "REDIS_KEY_PREFIX": f"experts-live:{uuid.uuid4().hex[:8]}:",
             "PYTHONWARNINGS": "ignore",
+            # The daily retention run would delete demo data under the tests' feet.
+            "RETENTION_SCHEDULE": "0",
             # Demo media is made once per machine and copied, not transcoded for every server.
             "EXPERTS_DEMO_CACHE": str(Path(tempfile.gettempdir()) / "experts-demo-cache"),
         }
