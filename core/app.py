@@ -40,12 +40,28 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     # after, they would reach only the first app's server.
     _register_event_handlers()
     realtime.init_realtime(app)
+    _trust_proxies(app)
     oidc.init_oidc(app)
 
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
     _init_domains(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind nginx, take the client's address, scheme and host from its X-Forwarded-* headers.
+
+    Wrapped after Socket.IO so its requests (connect handlers, rate limits) see them too.
+    """
+    proxies = int(app.config.get("TRUST_PROXY") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The sample nginx configuration sets these three; X-Forwarded-Port is not trusted.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
 
 
 def _init_domains(app: Flask) -> None:

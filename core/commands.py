@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sys
 import time
 from pathlib import Path
@@ -44,19 +45,70 @@ def cli() -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes, on ports PORT, PORT+1, … (more than one needs REDIS_URL).",
+)
+@click.option(
+    "--job-workers",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 64),
+    help="Also run this many `experts worker` processes (needs REDIS_URL).",
+)
+def serve(host: str, port: int, workers: int, job_workers: int) -> None:
     """Serve HTTP and Socket.IO (gevent, production-grade)."""
     from core.extensions import socketio
     from core.observability import configure_logging
 
+    if workers > 1 or job_workers:
+        _serve_cluster(host, port, workers, job_workers)
+        return
     configure_logging()
     app = _app()
     _require_services(app)
     _check_schema(app)
     _resume_jobs(app)
     _start_retention(app)
+    if app.config["SERVED_BY_HEADER"]:
+        app.config["SERVED_BY"] = f"{socket.gethostname()}:{port}"
     click.echo(f"Serving on http://{host}:{port}", err=True)
     socketio.run(app, host=host, port=port, log_output=False, use_reloader=False)
+
+
+def _serve_cluster(host: str, port: int, workers: int, job_workers: int) -> None:
+    """Several server processes (and job workers) watched by this one (core/deploy.py).
+
+    Each child checks the services and the schema as it starts and stops with the reason;
+    this process only reads the configuration, so the children start without waiting.
+    """
+    from flask import current_app, has_app_context
+
+    from core.config import load_config
+    from core.deploy import cluster, supervise
+    from core.observability import configure_logging
+
+    try:
+        config = current_app.config if has_app_context() else load_config()
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if not config["REDIS_URL"]:
+        raise click.ClickException(
+            "--workers above 1 and --job-workers need REDIS_URL: the processes share Socket.IO "
+            "rooms, live counters, rate limits and the job queue through Redis"
+        )
+    configure_logging()
+    ports = f"{port}" if workers == 1 else f"{port} to {port + workers - 1}"
+    click.echo(
+        f"Serving on http://{host}:{ports} ({workers} server processes, {job_workers} job workers)",
+        err=True,
+    )
+    reason = supervise(cluster(host, port, workers, job_workers))
+    if reason:
+        raise click.ClickException(reason)
 
 
 def _resume_jobs(app: Flask) -> None:
@@ -108,6 +160,44 @@ def worker(burst: bool) -> None:
         run_worker(app, burst=burst)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
+
+
+@cli.command("nginx-config")
+@click.option("--port", default=5000, show_default=True, type=int, help="First server's port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--upstream-host", default="127.0.0.1", show_default=True)
+@click.option("--listen", default="80", show_default=True, help="nginx's `listen` value.")
+@click.option("--server-name", default="_", show_default=True)
+def nginx_config(
+    port: int, workers: int, upstream_host: str, listen: str, server_name: str
+) -> None:
+    """Print the nginx configuration for `experts serve --workers N` (deploy/nginx/)."""
+    from core.deploy import DEFAULT_ACCEL_PREFIX, render_nginx_config
+
+    app = _app()
+    accel = app.config["MEDIA_ACCEL_PREFIX"] or DEFAULT_ACCEL_PREFIX
+    missing = [
+        setting
+        for setting, absent in (
+            ("REDIS_URL=redis://…", workers > 1 and not app.config["REDIS_URL"]),
+            ("TRUST_PROXY=1", not app.config["TRUST_PROXY"]),
+            (f"MEDIA_ACCEL_PREFIX={accel}", not app.config["MEDIA_ACCEL_PREFIX"]),
+        )
+        if absent
+    ]
+    if missing:
+        click.echo(f"the servers behind it also need {', '.join(missing)}", err=True)
+    click.echo(
+        render_nginx_config(
+            servers=[f"{upstream_host}:{port + i}" for i in range(workers)],
+            listen=listen,
+            server_name=server_name,
+            static_root=Path(app.static_folder or "static"),
+            media_root=Path(app.config["MEDIA_ROOT"]).resolve(),
+            accel_prefix=accel,
+        ),
+        nl=False,
+    )
 
 
 @cli.group()

@@ -94,6 +94,13 @@ def instance_path_from(env: Mapping[str, str]) -> Path:
     return Path(env.get("EXPERTS_INSTANCE_PATH") or PROJECT_ROOT / "instance")
 
 
+def _count(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, "0") or "0"
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (how many proxies), not {raw!r}")
+    return int(raw)
+
+
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask configuration from environment variables."""
     env = os.environ if env is None else env
@@ -120,6 +127,11 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "MEDIA_ROOT": env.get("MEDIA_ROOT") or str(instance_path / "media"),
         #: Behind nginx: media bytes are sent by nginx (X-Accel-Redirect) after the app's check.
         "MEDIA_ACCEL_PREFIX": env.get("MEDIA_ACCEL_PREFIX") or None,
+        #: Reverse proxies in front (nginx: 1) whose X-Forwarded-For/-Proto/-Host are believed;
+        #: 0 (the default) believes none, so a client cannot forge its address.
+        "TRUST_PROXY": _count(env, "TRUST_PROXY"),
+        #: Name the answering process in an X-Served-By header (checking sticky sessions).
+        "SERVED_BY_HEADER": env.get("EXPERTS_SERVED_BY_HEADER", "") in ("1", "true", "yes"),
         "OUTBOX_DIR": env.get("OUTBOX_DIR") or str(instance_path / "outbox"),
         "OIDC_PROVIDERS": _oidc_providers(env),
         "SOCKETIO_ASYNC_MODE": env.get("EXPERTS_ASYNC_MODE", "threading"),

@@ -119,6 +119,8 @@ def init_observability(app: Flask) -> None:
                 },
             )
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if app.config.get("SERVED_BY"):
+            response.headers["X-Served-By"] = app.config["SERVED_BY"]
         return response
 
 

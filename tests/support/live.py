@@ -120,9 +120,16 @@ class LiveEnvironment:
 
 @contextmanager
 def live_environment(
-    tmp_path: Path, redis_url: str | None, postgres_url: str | None = None, media: bool = False
+    tmp_path: Path,
+    redis_url: str | None,
+    postgres_url: str | None = None,
+    media: bool = False,
+    worker: bool = True,
+    seed: bool = True,
 ) -> Iterator[LiveEnvironment]:
-    """A migrated, seeded deployment on its own SQLite file or PostgreSQL schema."""
+    """A migrated, seeded deployment on its own SQLite file or PostgreSQL schema (and, with
+    Redis, a job worker unless `worker` is false). With `seed` false the caller migrates and
+    seeds (in one process of its own, which is faster than the two commands)."""
     schema = None
     if postgres_url:
         schema = f"live_{uuid.uuid4().hex[:10]}"
@@ -154,9 +161,10 @@ def live_environment(
         env["REDIS_URL"] = redis_url
     live = LiveEnvironment(env=env, instance=tmp_path)
     try:
-        live.experts("db", "upgrade")
-        live.experts("seed", "demo", *([] if media else ["--no-media"]))
-        if redis_url:
+        if seed:
+            live.experts("db", "upgrade")
+            live.experts("seed", "demo", *([] if media else ["--no-media"]))
+        if redis_url and worker:
             live.worker()  # with Redis, background jobs wait for a worker process
         yield live
     finally:
