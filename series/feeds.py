@@ -1,4 +1,5 @@
-"""Atom feed of released episodes and the sitemap: public, so released content only."""
+"""Atom feed of released episodes, the sitemap and robots.txt: public, so released content
+only."""
 
 from __future__ import annotations
 
@@ -77,3 +78,27 @@ def sitemap() -> ResponseReturnValue:
         + "</urlset>"
     )
     return Response(body, mimetype="application/xml")
+
+
+#: What search engines have no business in: accounts, the staff's and partners' areas, the API,
+#: the sponsored redirects (a crawler's visit would count as a click for the partner) and the
+#: shared notebooks (each a player's own page).
+NOT_FOR_ROBOTS = (
+    "/api/",
+    "/compte",
+    "/connexion",
+    "/edition",
+    "/moderation",
+    "/partenaire",
+    "/go/",
+    "/carnet/",
+    "/passeport/scan/",
+)
+
+
+@bp.route("/robots.txt")
+def robots() -> ResponseReturnValue:
+    """Where crawlers may go, and the sitemap."""
+    lines = ["User-agent: *", *(f"Disallow: {path}" for path in NOT_FOR_ROBOTS)]
+    lines.append(f"Sitemap: {url_for('feeds.sitemap', _external=True)}")
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")

@@ -240,6 +240,7 @@ def vote_and_count(poll_id: int, option: object, key: object) -> tuple[int, dict
     "After close: the hash-chained log of anonymous ballot commitments and the totals",
     {
         200: ("The audit log", {"type": "object"}),
+        403: ("The poll's results are never published", ref("Error")),
         409: ("The poll is not closed yet", ref("Error")),
     }
     | _POLL_ID,
@@ -247,8 +248,14 @@ def vote_and_count(poll_id: int, option: object, key: object) -> tuple[int, dict
 )
 def audit_log(poll_id: int) -> ResponseReturnValue:
     poll = _visible_poll(poll_id)
-    if services.state_of(poll, now()) is not services.PollState.CLOSED:
+    at = now()
+    if services.state_of(poll, at) is not services.PollState.CLOSED:
         raise ApiError(409, "not_closed", _("Le registre est publié à la clôture du vote."))
+    if not services.audit_published(poll, at, current_user):
+        # The register holds the totals: it stays with the editors like the results.
+        raise ApiError(
+            403, "results_not_published", _("Les résultats de ce vote ne sont pas publiés.")
+        )
     return jsonify(audit.log_of(db.session, poll))
 
 

@@ -85,6 +85,15 @@ def results_public(poll: Poll, now: dt.datetime) -> bool:
     return False
 
 
+def audit_published(poll: Poll, now: dt.datetime, user: object) -> bool:
+    """Whether the caller may read the poll's public register (its ballots and totals): once
+    closed, and only where the results are public (a poll whose results are never published
+    keeps its register for editors)."""
+    if state_of(poll, now) is not PollState.CLOSED:
+        return False
+    return results_public(poll, now) or is_editor(user)
+
+
 def get_poll(session: Session, poll_id: int) -> Poll | None:
     return session.scalar(
         sa.select(Poll)

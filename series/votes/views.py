@@ -103,6 +103,8 @@ def _render(poll: Poll, status: int = 200, error: str | None = None) -> Response
         key=str(uuid.uuid4()),
         error=error,
         ending_url=endings.ending_url,
+        # The register is published at close, unless the results never are (editors aside).
+        has_register=poll.results is not ResultsShown.NEVER or services.is_editor(current_user),
     ), status
 
 
@@ -137,8 +139,8 @@ def vote(poll_id: int) -> ResponseReturnValue:
 def audit_page(poll_id: int) -> ResponseReturnValue:
     """The public audit of a closed poll, and a form to check a receipt."""
     poll = _poll_or_404(poll_id)
-    if services.state_of(poll, now()) is not services.PollState.CLOSED:
-        abort(404)
+    if not services.audit_published(poll, now(), current_user):
+        abort(404)  # not closed yet, or results never published (the register has the totals)
     check = None
     receipt = ""
     if request.method == "POST":

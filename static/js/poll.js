@@ -62,7 +62,8 @@ if (section) {
       bar.classList.add("is-winner");
       bar.querySelector(".poll-bar-label").append(" ", el("strong", fr ? "— gagnant" : "— winner"));
     }
-    if (!section.querySelector("[data-audit-link]")) {
+    // No data-audit: the results are never published, nor is the register that totals them.
+    if (section.dataset.audit && !section.querySelector("[data-audit-link]")) {
       const audit = document.createElement("p");
       audit.dataset.auditLink = "";
       audit.append(
@@ -135,7 +136,11 @@ if (section) {
           code.dataset.receipt = "";
           receipt.append(code);
           box.append(el("p", fr ? `Vote enregistré : ${label}. Merci !` : `Vote recorded: ${label}. Thank you!`), receipt);
+          // The focused button goes with the form: the focus moves to the receipt that replaces
+          // it, so a keyboard is not sent back to the top of the page.
+          box.tabIndex = -1;
           form.replaceWith(box);
+          box.focus();
         } else {
           box.append(Object.assign(document.createElement("p"), { textContent: ack.message }));
           form.prepend(box);

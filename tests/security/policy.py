@@ -192,6 +192,7 @@ POLICY: dict[str, Rule | tuple[Rule, ...]] = {
     "consent.audience": rule(PUBLIC),
     "feeds.episodes_feed": rule(PUBLIC),
     "feeds.sitemap": rule(PUBLIC),
+    "feeds.robots": rule(PUBLIC),
     "api.openapi_document": rule(PUBLIC),
     "observability.healthz": rule(PUBLIC),
     # Prometheus scrapes it without an account; keep it off the public proxy.

@@ -150,6 +150,19 @@ def test_feed_and_sitemap_carry_released_episodes_only(client, pilot, db, make_u
     assert f"/episodes/{pilot[1]}</loc>" in client.get("/sitemap.xml").get_data(as_text=True)
 
 
+def test_robots_txt_points_at_the_sitemap_and_keeps_crawlers_out_of_private_areas(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "User-agent: *"
+    assert "Sitemap: http://localhost/sitemap.xml" in lines
+    for private in ("/edition", "/moderation", "/compte", "/api/", "/go/"):
+        assert f"Disallow: {private}" in lines
+    # The public pages stay open to them.
+    assert not [line for line in lines if line in ("Disallow: /", "Disallow: /episodes")]
+
+
 def test_extras_show_on_their_episode_once_out(client, pilot):
     second = client.get(f"/episodes/{pilot[2]}").get_data(as_text=True)
     assert "Coulisses : tourner au marché Notre-Dame" in second

@@ -80,3 +80,34 @@ def test_the_audit_page_checks_a_receipt(
         f"/sondages/{poll}/registre", data={"receipt": "nope", "csrf_token": token}
     ).get_data(as_text=True)
     assert "Aucun bulletin ne correspond" in unknown
+
+
+def test_a_poll_whose_results_are_never_published_keeps_its_register_for_editors(
+    client: Any,
+    voter: Callable[..., dict[str, str]],
+    make_poll: Callable[..., int],
+    clock: Clock,
+    make_user: Callable[..., Any],
+    make_token: Callable[[Any], str],
+):
+    """The register totals the ballots: published, it would publish the results."""
+    poll = make_poll(results="never", lasts=60)
+    yes = options_of(client, poll)[0]
+    answer = client.post(
+        f"/api/v1/polls/{poll}/votes", json={"option": yes, "key": new_key()}, headers=voter()
+    )
+    receipt = answer.get_json()["receipt"]
+    clock.advance(seconds=61)
+    refused = client.get(f"/api/v1/polls/{poll}/audit")
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "results_not_published"
+    assert client.get(f"/sondages/{poll}/registre").status_code == 404
+    page = client.get(f"/sondages/{poll}").get_data(as_text=True)
+    assert "data-audit-link" not in page
+    assert 'data-audit=""' in page  # poll.js adds no link at close either
+    # A voter still checks their own ballot (it tells them their option, nothing else).
+    checked = client.post(f"/api/v1/polls/{poll}/receipts/verify", json={"receipt": receipt})
+    assert checked.get_json()["counted"] is True
+    editor = {"Authorization": f"Bearer {make_token(make_user('ed9@example.org', role='editor'))}"}
+    log = client.get(f"/api/v1/polls/{poll}/audit", headers=editor).get_json()
+    assert log["totals"] == {str(yes): 1, **{k: 0 for k in log["totals"] if k != str(yes)}}
