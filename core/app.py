@@ -86,6 +86,7 @@ def _blueprints() -> list[Any]:
     from community.api import bp as community_api
     from community.moderation_views import bp as community_moderation
     from community.views import bp as community
+    from core.accessibility import bp as accessibility
     from core.accounts.privacy_views import bp as privacy
     from core.accounts.views import bp as accounts
     from core.api import bp as api
@@ -128,6 +129,7 @@ def _blueprints() -> list[Any]:
         uploads,
         feeds,
         consent,
+        accessibility,
         attribution,
         partners,
         clues_api,

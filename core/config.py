@@ -141,6 +141,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or None,
         "SMTP_STARTTLS": env.get("SMTP_STARTTLS", "") in ("1", "true", "yes"),
         "MAIL_FROM": env.get("MAIL_FROM", "Les Experts de Nouvelle-Aquitaine <no-reply@localhost>"),
+        #: The public body that publishes the site (named in the accessibility statement).
+        "PUBLISHER_NAME": env.get("PUBLISHER_NAME", "Région Nouvelle-Aquitaine"),
+        #: Where visitors write about the site, e.g. to report an accessibility problem.
+        "CONTACT_EMAIL": env.get("CONTACT_EMAIL", "contact@experts.example"),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_KEY_PREFIX": env.get("REDIS_KEY_PREFIX", "experts:") + "rl",
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -5,29 +5,23 @@ flags of every cookie."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask, Response
 from flask.testing import FlaskClient
 
-from community.models import Tip, TipPhoto
 from core import consent, i18n
 from core.config import OSM_TILE_URL, load_config
 from core.security import HSTS, extend_csp, tile_source
 from core.seed import DEMO_PASSWORD
 from passport import guests
-from passport.models import FilmingLocation
-from passport.reward_models import Reward
 from series.clues import players
-from series.episodes.hotspot_models import Hotspot, Offer
 from series.episodes.models import EpisodeMedia
-from series.votes.models import CastingCall, Poll, PollOption
 from tests.conftest import AuthActions
+from tests.support.crawl import PARAM, demo_values, urls
 
 #: Views that change nothing and take no CSRF token (see core.accounts.auth.csrf_exempt).
 CSRF_EXEMPT = {"clues_api.verify", "votes_api.verify_receipt"}
@@ -42,7 +36,6 @@ FETCHING = {
     "track": ("src",),
     "input": ("src",),
 }
-_PARAM = re.compile(r"<(?:(?P<conv>[a-z]+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 
 
 # ---- The pages ----
@@ -96,37 +89,8 @@ class Page(HTMLParser):
 
 def rule_values(app: Flask, db: Any, pilot: dict[int, int]) -> dict[str, list[Any]]:
     """Route parameter -> every value worth visiting in the demo content."""
-
-    def ids(column: Any, limit: int = 4) -> list[Any]:
-        return list(db.session.scalars(sa.select(column).limit(limit))) or [1]
-
     with app.app_context():
-        return {
-            "episode_id": list(pilot.values()),
-            "hotspot_id": ids(Hotspot.id),
-            "number": [1, 2],
-            "lang": ["fr", "en"],
-            "tip_id": ids(Tip.id, 6),
-            "poll_id": ids(Poll.id),
-            "call_id": ids(CastingCall.id),
-            "location_id": ids(FilmingLocation.id),
-            "offer_id": ids(Offer.id) + ids(Reward.id),
-            "option_id": ids(PollOption.id, 2),
-            "name": [*ids(TipPhoto.path, 2), "x"],
-        }
-
-
-def urls(app: Flask, values: dict[str, list[Any]], methods: set[str]) -> Iterator[str]:
-    """Every route with one of the methods, its parameters filled with every known value."""
-    for rule in app.url_map.iter_rules():
-        if not (methods & set(rule.methods or ())) or rule.endpoint == "static":
-            continue
-        combos: list[dict[str, Any]] = [{}]
-        for match in _PARAM.finditer(rule.rule):
-            name = match["name"]
-            combos = [c | {name: v} for c in combos for v in values.get(name, [1, "x"])]
-        for combo in combos:
-            yield _PARAM.sub(lambda m, c=combo: str(c[m["name"]]), rule.rule)
+        return demo_values(db.session, pilot)
 
 
 def give_episodes_media(app: Flask, db: Any, pilot: dict[int, int]) -> None:
@@ -434,7 +398,7 @@ def test_every_state_changing_route_needs_the_csrf_token(
         unsafe = UNSAFE & set(rule.methods or ())
         if not unsafe or rule.endpoint in CSRF_EXEMPT:
             continue
-        url = _PARAM.sub(lambda m: str(values.get(m["name"], [1])[0]), rule.rule)
+        url = PARAM.sub(lambda m: str(values.get(m["name"], [1])[0]), rule.rule)
         for method in sorted(unsafe):
             response = browser.open(url, method=method, data={"x": "1"})
             assert response.status_code == 400, (method, url, response.status_code)

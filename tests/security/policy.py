@@ -188,6 +188,7 @@ POLICY: dict[str, Rule | tuple[Rule, ...]] = {
     # ---- site, accounts, operations
     "home.index": rule(PUBLIC),
     "home.search": rule(PUBLIC),
+    "accessibility.statement": rule(PUBLIC),
     "i18n.switch_language": rule(PUBLIC, lang="en"),
     "consent.audience": rule(PUBLIC),
     "feeds.episodes_feed": rule(PUBLIC),
