@@ -301,6 +301,8 @@ def confirm(tip_id: int) -> ResponseReturnValue:
     "Flag a tip (spam, off_topic, inappropriate, outdated, wrong_place)",
     {
         200: ("Flag recorded (or already there)", {"type": "object"}),
+        400: ("The body is not a JSON object", ref("Error")),
+        403: ("The caller's own tip", ref("Error")),
         404: ("No such tip", ref("Error")),
         422: ("Unknown reason", ref("Error")),
         429: ("Too many flags", ref("Error")),
@@ -318,7 +320,11 @@ def confirm(tip_id: int) -> ResponseReturnValue:
 )
 def flag(tip_id: int) -> ResponseReturnValue:
     tip = _visible_tip(tip_id)
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if body is None:
+        body = {}  # no body: the reason is missing (422)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", _("Envoyez un objet JSON."), reason="invalid_body")
     try:
         reason = FlagReason(str(body.get("reason", "")))
     except ValueError:

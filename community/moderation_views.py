@@ -13,7 +13,7 @@ from community.views import FLAG_NAMES
 from core.accounts.auth import roles_required
 from core.accounts.models import User
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.errors import ApiError
 from core.i18n import gettext as _
 
@@ -48,7 +48,7 @@ def decide() -> ResponseReturnValue:
     me = current_user
     try:
         if action in ("approve", "reject", "restore", "edit"):
-            tip = _get(Tip, form.get("tip", type=int) or 0)
+            tip = _get(Tip, form.get("tip", type=int_arg) or 0)
             assert isinstance(tip, Tip)
             if action == "approve":
                 moderation.approve(db.session, tip, me, at)
@@ -61,22 +61,22 @@ def decide() -> ResponseReturnValue:
                     db.session, tip, me, form.get("title", ""), form.get("body", ""), reason, at
                 )
         elif action in ("approve_comment", "reject_comment"):
-            comment = _get(TipComment, form.get("comment", type=int) or 0)
+            comment = _get(TipComment, form.get("comment", type=int_arg) or 0)
             assert isinstance(comment, TipComment)
             if action == "approve_comment":
                 moderation.approve_comment(db.session, comment, me, at)
             else:
                 moderation.reject_comment(db.session, comment, me, reason, at)
         elif action in ("uphold", "deny"):
-            appeal = _get(Appeal, form.get("appeal", type=int) or 0)
+            appeal = _get(Appeal, form.get("appeal", type=int_arg) or 0)
             assert isinstance(appeal, Appeal)
             moderation.decide_appeal(db.session, appeal, me, action == "uphold", reason, at)
         elif action in ("silence", "ban"):
-            user = _get(User, form.get("user", type=int) or 0)
+            user = _get(User, form.get("user", type=int_arg) or 0)
             assert isinstance(user, User)
             if action == "silence":
                 moderation.silence(
-                    db.session, user, me, form.get("days", type=int) or 0, reason, at
+                    db.session, user, me, form.get("days", type=int_arg) or 0, reason, at
                 )
             else:
                 moderation.ban(db.session, user, me, reason, at, hide_tips=bool(form.get("hide")))
@@ -93,7 +93,7 @@ def decide() -> ResponseReturnValue:
 
 @bp.route("/bons-plans/journal")
 def public_log() -> ResponseReturnValue:
-    before = request.args.get("avant", type=int)
+    before = request.args.get("avant", type=int_arg)
     entries = moderation.public_log(db.session, limit=50, before_id=before)
     return render_template("community/log.html", entries=entries)
 
@@ -135,7 +135,7 @@ def member_standing(user_id: int) -> ResponseReturnValue:
         abort(404)
     try:
         if "level" in request.form:
-            level = request.form.get("level", type=int)
+            level = request.form.get("level", type=int_arg)
             moderation.set_trust(
                 db.session, user, current_user, -1 if level is None else level, now()
             )

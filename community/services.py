@@ -31,10 +31,11 @@ from community.models import (
 )
 from core import counters
 from core.accounts.models import User
-from core.db import conflict_insert
+from core.db import as_id, conflict_insert
 from core.errors import ApiError
 from core.i18n import gettext as _
-from series.models import DEPARTEMENTS
+from passport.models import FilmingLocation
+from series.models import DEPARTEMENTS, Episode
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def clean_tip(raw: Mapping[str, Any], today: dt.date) -> TipInput:
     episode_id = raw.get("episode") or raw.get("episode_id") or None
     location_id = raw.get("location") or raw.get("location_id") or None
     for name, value in (("episode", episode_id), ("location", location_id)):
-        if value is not None and not str(value).isdigit():
+        if value is not None and _row_id(value) is None:
             fields[name] = _("Valeur invalide.")
     if fields:
         raise InvalidTip(fields)
@@ -141,8 +142,8 @@ def clean_tip(raw: Mapping[str, Any], today: dt.date) -> TipInput:
         lat=lat,
         lon=lon,
         place_label=str(raw.get("place_label") or raw.get("address") or "").strip()[:200],
-        episode_id=int(episode_id) if episode_id else None,
-        location_id=int(location_id) if location_id else None,
+        episode_id=_row_id(episode_id) if episode_id else None,
+        location_id=_row_id(location_id) if location_id else None,
         starts_on=starts_on,
         ends_on=ends_on,
         language=language,
@@ -196,6 +197,23 @@ def check_limits(session: Session, author: User, data: TipInput, now: dt.datetim
     return limits.reviewed
 
 
+def _row_id(value: object) -> int | None:
+    """An id given as a number or as digits (a form), within the columns' range."""
+    text = str(value)
+    return as_id(int(text)) if text.isdecimal() and len(text) <= 10 else None
+
+
+def _check_links(session: Session, data: TipInput) -> None:
+    """The episode and the filming place a tip names exist (a 422, not a foreign key error)."""
+    fields = {}
+    if data.episode_id is not None and session.get(Episode, data.episode_id) is None:
+        fields["episode"] = _("Valeur invalide.")
+    if data.location_id is not None and session.get(FilmingLocation, data.location_id) is None:
+        fields["location"] = _("Valeur invalide.")
+    if fields:
+        raise InvalidTip(fields)
+
+
 def create_tip(
     session: Session,
     author: User,
@@ -204,6 +222,7 @@ def create_tip(
     uploads: list[Upload] | None = None,
 ) -> Tip:
     """Store a checked tip and its photos: published, or pending review for a new author."""
+    _check_links(session, data)
     cleaned = check_photos(uploads or [])
     locate(data)
     reviewed = check_limits(session, author, data, now)

@@ -79,16 +79,35 @@ def _path_of(rule: str) -> tuple[str, list[dict[str, Any]]]:
     return _CONVERTER.sub(lambda m: "{" + m["name"] + "}", rule), params
 
 
+def _default_responses(view: Callable[..., Any], has_path_params: bool) -> list[tuple[int, str]]:
+    """Errors any such route may answer, whatever its own description says."""
+    defaults = [
+        (400, "Bad request (a body that is not JSON, a missing CSRF token)"),
+        # Checked before any view: an unknown, expired or revoked token is refused everywhere.
+        (401, "Invalid API token, or sign-in required"),
+        (429, "Rate limited"),
+    ]
+    # roles_required (login_required is its role-less form) marks the views it guards.
+    if getattr(view, "required_roles", ()):
+        defaults.append((403, "The caller's role does not allow it"))
+    if has_path_params:
+        # A parameter of the wrong type or out of range matches no route.
+        defaults.append((404, "No such resource"))
+    return sorted(defaults)
+
+
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3 document of every /api/v1 route."""
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/api/v1/"):
             continue
-        spec = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        view = app.view_functions[rule.endpoint]
+        spec = getattr(view, "openapi", None)
         if spec is None:
             raise RuntimeError(f"API route {rule.rule} has no @operation description")
         path, path_params = _path_of(rule.rule)
+        defaults = _default_responses(view, bool(path_params))
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             op: dict[str, Any] = {
                 "operationId": f"{rule.endpoint}.{method.lower()}",
@@ -102,7 +121,7 @@ def build_document(app: Flask) -> dict[str, Any]:
                 if schema is not None:
                     response["content"] = {"application/json": {"schema": schema}}
                 op["responses"][str(status)] = response
-            for status, description in ((400, "Bad request"), (429, "Rate limited")):
+            for status, description in defaults:
                 op["responses"].setdefault(
                     str(status),
                     {

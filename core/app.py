@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
 
 from core.config import PROJECT_ROOT, load_config
+from core.db import MAX_INT
 from core.extensions import db, limiter
 
 
@@ -23,6 +27,9 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
         static_url_path="/static",
     )
     app.config.update(config)
+    app.json = StrictJSONProvider(app)
+    # Before any route is added: the rules take their converters when they are added.
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
     from core import errors, i18n, jobs, observability, realtime, security, templating
     from core.accounts import auth, oidc
@@ -62,6 +69,63 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return _SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Request bodies whose strings are text: JSON may escape half a UTF-16 pair ("\\ud800"),
+    which no UTF-8 text holds, so hashing or storing it would fail; and arrays nested past the
+    parser's recursion limit. Such a body is refused like invalid JSON (a ValueError:
+    `get_json` answers 400, or None when silent)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = super().loads(s, **kwargs)
+            lone_surrogate = _has_lone_surrogate(value)
+        except RecursionError:
+            raise ValueError("JSON text nested too deeply") from None
+        if lone_surrogate:
+            raise ValueError("JSON text holds an unpaired UTF-16 surrogate")
+        return value
+
+
+def _digits_up_to(limit: int) -> str:
+    """A regular expression of the decimal numbers from 0 to `limit` (no leading zero)."""
+    digits = str(limit)
+    size = len(digits)
+    choices = ["0", rf"[1-9]\d{{0,{size - 2}}}"]  # the shorter numbers
+    for i, digit in enumerate(digits):
+        low, high = (1 if i == 0 else 0), int(digit) - 1
+        if high >= low:
+            rest = rf"\d{{{size - i - 1}}}" if size - i - 1 else ""
+            choices.append(f"{digits[:i]}[{low}-{high}]{rest}")
+    choices.append(digits)
+    return "(?:" + "|".join(choices) + ")"
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:…>` up to the largest INTEGER column value: a larger one in a URL matches no
+    route at all (a 404, for every method) instead of failing in the database driver (a 500).
+    The bound is in the pattern: a value refused after matching would make Werkzeug answer
+    405 when a route of another method has the same path."""
+
+    regex = _digits_up_to(MAX_INT)
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
 
 
 def _init_domains(app: Flask) -> None:

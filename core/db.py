@@ -47,6 +47,27 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
 
 
 intpk = Annotated[int, mapped_column(primary_key=True)]
+#: The largest value an INTEGER column holds (PostgreSQL's int4; SQLite's are wider).
+MAX_INT = 2**31 - 1
+
+
+def as_id(value: object) -> int | None:
+    """A request's value as a row id, or None when it cannot be one (not an integer, a
+    boolean, out of the columns' range): a lookup with it would fail in the driver."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_INT:
+        return None
+    return value
+
+
+def int_arg(text: str) -> int:
+    """For `request.args.get(name, type=int_arg)`: an integer an INTEGER column holds; any
+    other text raises ValueError, so the argument's default applies."""
+    value = int(text)
+    if abs(value) > MAX_INT:
+        raise ValueError(text)
+    return value
+
+
 str80 = Annotated[str, mapped_column(sa.String(80))]
 str200 = Annotated[str, mapped_column(sa.String(200))]
 long_text = Annotated[str, mapped_column(sa.Text)]

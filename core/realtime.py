@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from core.accounts import services
-from core.db import db
+from core.db import as_id, db
 from core.extensions import socketio
 from core.i18n import gettext as _
 
@@ -95,7 +95,7 @@ def on_join(data: Any) -> dict[str, Any]:
         return _refuse("invalid", _('Indiquez un seul objet à suivre, par exemple {"poll": 1}.'))
     kind_name, ident = next(iter(data.items()))
     kind = ROOM_KINDS.get(kind_name)
-    if kind is None or not isinstance(ident, int) or isinstance(ident, bool):
+    if kind is None or not as_id(ident):
         return _refuse("invalid", _("Objet inconnu."))
     if not kind.authorize(ident):
         return _refuse("not_found", _("Cet objet n'existe pas ou n'est pas encore public."))

@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from core.api import SCHEMAS, operation, ref
 from core.clock import now
-from core.db import db
+from core.db import as_id, db
 from core.errors import ApiError
 from core.i18n import gettext as _
 from passport import guests, services
@@ -183,10 +183,8 @@ def stamp() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", _("Envoyez un objet JSON."), reason="invalid_body")
-    location_id = body.get("location")
-    location = (
-        services.get_location(db.session, location_id) if isinstance(location_id, int) else None
-    )
+    location_id = as_id(body.get("location"))
+    location = services.get_location(db.session, location_id) if location_id else None
     if location is None:
         raise ApiError(404, "not_found", _("Lieu de tournage introuvable."))
     at = _time(body)

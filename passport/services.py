@@ -279,10 +279,13 @@ def verify_code_stamp(
     _check_rate(passport)
     _check_time(at, now, MAX_OFFLINE_DELAY)
     parts = code.strip().split("-")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    # isdecimal, not isdigit: int() refuses digits such as "²" (a ValueError).
+    if len(parts) != 3 or not parts[0].isdecimal() or not parts[1].isdecimal():
         raise StampRefused("invalid_code", _("Ce code n'est pas un code de lieu."))
     place, window, signature = int(parts[0]), int(parts[1]), parts[2]
-    if place != location.id or not hmac.compare_digest(signature, _signature(location, window)):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    expected = _signature(location, window).encode()
+    if place != location.id or not hmac.compare_digest(signature.encode(), expected):
         raise StampRefused("invalid_code", _("Ce code n'est pas celui de ce lieu."))
     # The poster of the scan's period, or of the one before (a poster is replaced late).
     if window not in (_window(at), _window(at) - 1):

@@ -23,7 +23,7 @@ from flask_login import current_user
 from community import places as community_places
 from core.accounts.auth import roles_required
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.i18n import gettext as _
 from passport import badges, guests, rewards, services
 from passport.api import location_json, visible_episode_ids
@@ -58,7 +58,7 @@ def page() -> ResponseReturnValue:
 @bp.route("/passeport/code", methods=["POST"])
 def stamp_with_code() -> ResponseReturnValue:
     """The code form (works without script): the code read on the sign at the place."""
-    location = services.get_location(db.session, request.form.get("location", type=int) or 0)
+    location = services.get_location(db.session, request.form.get("location", type=int_arg) or 0)
     code = request.form.get("code", "").strip()
     if location is None or not code:
         flash(_("Choisissez le lieu et saisissez le code affiché sur place."), "error")

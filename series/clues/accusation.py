@@ -277,7 +277,8 @@ def verify_receipt(data: Any) -> bool:
     if not isinstance(season, int) or isinstance(season, bool):
         return False
     expected = commitment("accusation", season, {p: data[p] for p in PARTS}, data["nonce"])
-    return secrets.compare_digest(expected, data["commitment"])
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+    return secrets.compare_digest(expected.encode(), data["commitment"].encode())
 
 
 def ledger(session: Session, investigation: Investigation, now: dt.datetime) -> dict[str, Any]:

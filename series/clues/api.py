@@ -12,7 +12,7 @@ from flask_login import current_user
 from core.accounts.auth import csrf_exempt
 from core.api import SCHEMAS, operation, query_param, ref
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.errors import ApiError
 from core.extensions import limiter
 from core.i18n import gettext as _
@@ -277,8 +277,8 @@ def my_clues(episode_id: int) -> ResponseReturnValue:
 
 
 def _scope() -> leaderboard.Scope:
-    episode_id = request.args.get("episode", type=int)
-    season_number = request.args.get("season", type=int)
+    episode_id = request.args.get("episode", type=int_arg)
+    season_number = request.args.get("season", type=int_arg)
     if episode_id is not None:
         _episode_or_404(episode_id)
         return leaderboard.Scope("episode", episode_id)
@@ -311,8 +311,8 @@ _SCOPE_PARAMS = [
 )
 def leaderboard_list() -> ResponseReturnValue:
     scope = _scope()
-    limit = min(max(request.args.get("limit", 50, type=int), 1), 200)
-    offset = max(request.args.get("offset", 0, type=int), 0)
+    limit = min(max(request.args.get("limit", 50, type=int_arg), 1), 200)
+    offset = max(request.args.get("offset", 0, type=int_arg), 0)
     rows = leaderboard.standings(db.session, scope, now())
     response = jsonify(leaderboard.public_entries(rows, limit, offset))
     response.headers["X-Total-Count"] = str(len(rows))

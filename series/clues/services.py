@@ -457,14 +457,20 @@ def claim_region(
     _precheck(session, player, episode, body, t, now)
     clues = [c for c in clues_of(session, episode.id) if _active(c, t)]
     hits: list[Hotspot] = []
-    if region.startswith("z") and region[1:].isdigit() and int(region[1:]) < len(GRID_ZONES):
+    if region.startswith("z") and region[1:].isdecimal() and int(region[1:]) < len(GRID_ZONES):
         zx, zy, zw, zh = _zone_of(int(region[1:]))
         for clue in clues:
             cx, cy = _centre(clue, t)
             if zx <= cx <= zx + zw and zy <= cy <= zy + zh:
                 hits.append(clue)
     else:
-        hits = [c for c in clues if hmac.compare_digest(_region_token(episode.id, c.id), region)]
+        # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError).
+        wanted = region.encode()
+        hits = [
+            c
+            for c in clues
+            if hmac.compare_digest(_region_token(episode.id, c.id).encode(), wanted)
+        ]
     # An examine find is noted at the centre of the clue's box (only its finder sees it).
     where = (t, *_centre(hits[0], t)) if hits else (t, 50.0, 50.0)
     return _settle(session, player, hits, where, "examine", now)

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from core.accounts.auth import roles_required
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series import services as catalogue
@@ -132,8 +132,8 @@ def leaderboard_page() -> ResponseReturnValue:
     """Leaderboards: overall, per season, per episode; updated live."""
     current = now()
     seasons = catalogue.list_seasons(db.session)
-    episode_id = request.args.get("episode", type=int)
-    season_number = request.args.get("saison", type=int)
+    episode_id = request.args.get("episode", type=int_arg)
+    season_number = request.args.get("saison", type=int_arg)
     episode = None
     if episode_id is not None:
         episode = catalogue.get_visible_episode(db.session, episode_id, current_user, current)

@@ -47,13 +47,16 @@ _KEYFRAME = {
         "y": {"type": "number", "minimum": 0, "maximum": 100, "description": "% of height"},
         "w": {
             "type": "number",
-            "exclusiveMinimum": 0,
+            # OpenAPI 3.0: a boolean beside `minimum` (the number form is JSON Schema 2019+).
+            "minimum": 0,
+            "exclusiveMinimum": True,
             "maximum": 100,
             "description": "x + w ≤ 100",
         },
         "h": {
             "type": "number",
-            "exclusiveMinimum": 0,
+            "minimum": 0,
+            "exclusiveMinimum": True,
             "maximum": 100,
             "description": "y + h ≤ 100",
         },

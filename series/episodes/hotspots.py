@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from core.db import as_id
 from core.errors import ApiError
 from core.i18n import lazy_gettext as _l
 from series.episodes.hotspot_kinds import KINDS, InvalidKindData, public_kinds
@@ -156,8 +157,8 @@ def validate(session: Session, episode: Episode, data: dict[str, Any]) -> dict[s
         raise InvalidHotspot("invalid_action", _l("Action non permise pour ce type."), "action")
     offer_id = data.get("offer")
     if offer_id is not None:
-        valid_id = isinstance(offer_id, int) and not isinstance(offer_id, bool)
-        offer = session.get(Offer, offer_id) if valid_id else None
+        valid_id = as_id(offer_id)
+        offer = session.get(Offer, valid_id) if valid_id else None
         if offer is None or offer.kind not in kind_class.offer_kinds:
             raise InvalidHotspot("invalid_offer", _l("Offre inconnue ou d'un autre type."), "offer")
         if action == "url" and not offer.url:

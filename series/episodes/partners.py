@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from core.accounts.auth import roles_required
 from core.accounts.models import Role
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.errors import ApiError
 from core.i18n import gettext as _
 from core.i18n import lazy_gettext as _l
@@ -156,7 +156,7 @@ class Scope:
 def _scope() -> Scope:
     if current_user.has_role(Role.ADMIN):
         partners = db.session.scalars(sa.select(Partner).order_by(Partner.name)).all()
-        wanted = request.args.get("partenaire", type=int)
+        wanted = request.args.get("partenaire", type=int_arg)
         chosen = next((p for p in partners if p.id == wanted), partners[0] if partners else None)
         return Scope(partner=chosen, choices=partners)
     partner = partner_of(current_user)

@@ -269,7 +269,7 @@ def _check_version() -> None:
 
 def _int_header(name: str) -> int:
     raw = request.headers.get(name, "")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise ApiError(
             400, "invalid_header", _("En-tête %(name)s manquant ou invalide.", name=name)
         )

@@ -13,7 +13,7 @@ from flask_login import current_user
 from core.accounts.auth import csrf_exempt, login_required, roles_required
 from core.api import SCHEMAS, operation, query_param, ref
 from core.clock import now
-from core.db import db
+from core.db import as_id, db, int_arg
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series import services as catalogue
@@ -165,9 +165,9 @@ def list_polls() -> ResponseReturnValue:
         state = services.PollState(raw_state) if raw_state else None
     except ValueError:
         raise ApiError(422, "invalid_state", _("État inconnu."), field="state") from None
-    episode_id = request.args.get("episode", type=int)
+    episode_id = request.args.get("episode", type=int_arg)
     season_id = None
-    if (number := request.args.get("season", type=int)) is not None:
+    if (number := request.args.get("season", type=int_arg)) is not None:
         season = catalogue.get_season(db.session, number)
         season_id = season.id if season is not None else -1
     polls = services.visible_polls(db.session, current_user, at, state, episode_id, season_id)
@@ -337,11 +337,11 @@ def create_poll() -> ResponseReturnValue:
         raise ApiError(422, "invalid_scope", _("Portée ou affichage inconnu.")) from None
     episode = None
     if scope is PollScope.EPISODE:
-        episode_id = body.get("episode")
-        episode = db.session.get(Episode, episode_id) if isinstance(episode_id, int) else None
+        episode_id = as_id(body.get("episode"))
+        episode = db.session.get(Episode, episode_id) if episode_id else None
     season_id = None
-    if scope is PollScope.SEASON and isinstance(body.get("season"), int):
-        season = catalogue.get_season(db.session, body["season"])
+    if scope is PollScope.SEASON and (number := as_id(body.get("season"))):
+        season = catalogue.get_season(db.session, number)
         season_id = season.id if season is not None else None
     options = body.get("options")
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
@@ -374,7 +374,12 @@ def create_poll() -> ResponseReturnValue:
 @roles_required("editor")
 @operation(
     "Open a poll now (editors), for `duration_s` seconds (15–1800) or until closed",
-    {200: ("Opened", ref("Poll")), 409: ("Already open or closed", ref("Error"))} | _POLL_ID,
+    {
+        200: ("Opened", ref("Poll")),
+        409: ("Already open or closed", ref("Error")),
+        422: ("duration_s out of range", ref("Error")),
+    }
+    | _POLL_ID,
     request_body={"type": "object", "properties": {"duration_s": {"type": "integer"}}},
     tags=["polls", "editor"],
     auth=True,

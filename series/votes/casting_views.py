@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.accounts.auth import roles_required
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.errors import ApiError
 from core.i18n import gettext as _
 from core.i18n import lazy_gettext as _l
@@ -261,7 +261,7 @@ def _call_form(call: CastingCall | None) -> ResponseReturnValue:
             },
         )
     else:
-        form = CallForm(formdata=None, data={"season": request.args.get("saison", type=int)})
+        form = CallForm(formdata=None, data={"season": request.args.get("saison", type=int_arg)})
     form.season.choices = [
         (s.number, _("Saison %(n)s · %(dep)s", n=s.number, dep=s.departement_name)) for s in seasons
     ]

@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_socketio import emit
 
 from core.clock import now
-from core.db import db
+from core.db import as_id, db
 from core.errors import ApiError
 from core.extensions import socketio
 from core.i18n import gettext as _
@@ -47,7 +47,7 @@ def on_vote(data: Any) -> dict[str, Any]:
             "error": "login_required",
             "message": _("Connectez-vous pour voter."),
         }
-    if not isinstance(data, dict) or not isinstance(data.get("poll"), int):
+    if not isinstance(data, dict) or not as_id(data.get("poll")):
         return {"status": 400, "error": "invalid_body", "message": _("Indiquez le sondage.")}
     try:
         status, body = vote_and_count(data["poll"], data.get("option"), data.get("key"))

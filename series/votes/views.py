@@ -24,7 +24,7 @@ from flask_login import current_user
 
 from core.accounts.auth import roles_required
 from core.clock import now
-from core.db import db
+from core.db import db, int_arg
 from core.errors import ApiError
 from core.i18n import gettext as _
 from series.episodes import services as episodes
@@ -119,7 +119,7 @@ def vote(poll_id: int) -> ResponseReturnValue:
     poll = _poll_or_404(poll_id)
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login", next=url_for(".poll_page", poll_id=poll.id)))
-    option = request.form.get("option", type=int)
+    option = request.form.get("option", type=int_arg)
     if option is None:
         return _render(poll, 422, _("Choisissez une réponse avant de voter."))
     try:
@@ -227,8 +227,8 @@ def _create_from_form() -> Poll:
         results = ResultsShown(form.get("results", "live"))
     except ValueError:
         raise services.PollInvalid("results", _("Affichage des résultats inconnu.")) from None
-    episode = db.session.get(Episode, form.get("episode", type=int) or 0)
-    season = db.session.get(Season, form.get("season", type=int) or 0)
+    episode = db.session.get(Episode, form.get("episode", type=int_arg) or 0)
+    season = db.session.get(Season, form.get("season", type=int_arg) or 0)
     return services.create_poll(
         db.session,
         question=form.get("question", ""),
@@ -257,12 +257,12 @@ def editor_poll(poll_id: int) -> ResponseReturnValue:
         action = request.form.get("action")
         try:
             if action == "open":
-                duration = request.form.get("duration_s", type=int)
+                duration = request.form.get("duration_s", type=int_arg)
                 services.open_now(poll, now(), duration or None)
             elif action == "close":
                 services.close_now(poll, now())
             elif action == "ending":
-                _upload_ending(poll, request.form.get("option", type=int) or 0)
+                _upload_ending(poll, request.form.get("option", type=int_arg) or 0)
             else:
                 abort(400)
         except services.PollInvalid as invalid:

@@ -63,3 +63,23 @@ def test_operation_keeps_the_view_callable():
 
     assert view() == 1
     assert view.openapi["summary"] == "x"
+
+
+def test_every_operation_documents_the_errors_any_caller_may_meet(client):
+    document = client.get("/api/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            # A bad bearer token is refused before any view; 400 for a body that is not JSON.
+            assert {"400", "401", "429"} <= set(op["responses"]), (method, path)
+            if "{" in path:
+                assert "404" in op["responses"], (method, path)
+    # roles_required views document the refusal of other roles.
+    assert "403" in document["paths"]["/api/v1/polls/{poll_id}/close"]["post"]["responses"]
+    assert "403" not in document["paths"]["/api/v1/seasons"]["get"]["responses"]
+
+
+def test_keyframe_bounds_use_the_openapi_3_0_form(client):
+    document = client.get("/api/openapi.json").get_json()
+    width = document["components"]["schemas"]["HotspotKeyframe"]["properties"]["w"]
+    assert width["minimum"] == 0
+    assert width["exclusiveMinimum"] is True
