@@ -31,10 +31,11 @@ def create_app(config_override: Mapping[str, Any] | None = None) -> Flask:
     # Before any route is added: the rules take their converters when they are added.
     app.url_map.converters["int"] = BoundedIntegerConverter
 
-    from core import errors, i18n, jobs, observability, realtime, security, templating
+    from core import delivery, errors, i18n, jobs, observability, realtime, security, templating
     from core.accounts import auth, oidc
 
     db.init_app(app)
+    delivery.init_delivery(app)  # first after_request hook: runs last, on the final body
     i18n.init_i18n(app)
     auth.init_auth(app)
     limiter.init_app(app)
