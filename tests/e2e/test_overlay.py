@@ -399,7 +399,9 @@ def test_pause_on_show_seek_and_partner_link_actions(
     page.evaluate(f"() => {{ const v = {VIDEO}; v.muted = true; v.currentTime = 0; v.play(); }}")
     page.wait_for_function(f"() => {VIDEO}.paused && {VIDEO}.currentTime > 1", timeout=8_000)
     paused_at = page.evaluate(f"() => {VIDEO}.currentTime")
-    assert again["start"] <= paused_at < again["start"] + 0.3, "paused as it appeared"
+    # Paused on the frame that shows it: that frame may start up to a frame before the hotspot
+    # (a 25 fps frame at 1.294 s is on screen until 1.334 s; seen once in a loaded CI run).
+    assert again["start"] - FRAME_S <= paused_at < again["start"] + 0.3, "paused as it appeared"
     # The partner link is a real link through the click redirect.
     link = page.locator(f'.hotspot-box[data-hotspot="{cheese["id"]}"]')
     expect(link).to_be_visible()
