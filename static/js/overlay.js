@@ -443,7 +443,19 @@ export function setupOverlay(root, video) {
     set("price", h.offer ? price(offer) : "");
     set("address", offer.address);
     set("hours", offer.opening_hours);
-    const link = field("link");
+    // The offer's link is made with its first address: a link without one is a dead end for
+    // crawlers and assistive technologies alike.
+    let link = field("link");
+    if (!link) {
+      link = Object.assign(document.createElement("a"), {
+        className: "button hotspot-card-link",
+        rel: "noopener sponsored",
+        target: "_blank",
+        textContent: TEXT.see,
+      });
+      link.dataset.cardLink = "";
+      card.append(link);
+    }
     link.hidden = !offer.has_link;
     link.href = `/go/${h.id}`;
     card.dataset.hotspot = String(h.id);
@@ -483,7 +495,6 @@ export function setupOverlay(root, video) {
     field("close").addEventListener("click", closeCard);
     field("address-label").textContent = TEXT.address;
     field("hours-label").textContent = TEXT.hours;
-    field("link").textContent = TEXT.see;
     card.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
       event.preventDefault();
