@@ -157,6 +157,7 @@ def test_an_uploaded_photo_keeps_no_exif_and_is_served_to_all_once_published(
     served = client.get(photo["url"])
     assert served.status_code == 200
     assert served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.mimetype == "image/jpeg"  # re-encoded: never the uploaded type
     data = served.get_data()
     served.close()
     assert b"PhoneMaker" not in data
