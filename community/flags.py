@@ -259,15 +259,13 @@ RESOLVED_FLAG_RETENTION_DAYS = 365
 
 def purge_resolved_flags(session: Session, now: dt.datetime) -> int:
     """Delete flags handled more than a year ago (retention); open flags are never touched."""
-    deleted = session.execute(
+    return retention.delete_rows(
+        session,
         sa.delete(TipFlag).where(
             TipFlag.resolved_at.is_not(None),
             TipFlag.resolved_at < retention.cutoff(now, RESOLVED_FLAG_RETENTION_DAYS),
-        )
-    ).rowcount  # type: ignore[attr-defined]
-    session.flush()
-    logger.info("flag retention: %d resolved flags deleted", deleted)
-    return int(deleted or 0)
+        ),
+    )
 
 
 retention.register(

@@ -21,8 +21,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
@@ -103,6 +104,12 @@ def rules() -> list[RetentionRule]:
 def periods() -> list[tuple[Any, Any]]:
     """(data, how long it is kept) for the privacy pages: the rules, then self-expiring data."""
     return [(rule.data, rule.period) for rule in rules()] + list(SELF_EXPIRING)
+
+
+def delete_rows(session: Session, statement: sa.Delete) -> int:
+    """Run a rule's DELETE; returns how many rows went (run_rules logs it)."""
+    result = cast(sa.CursorResult[Any], session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 def cutoff(moment: dt.datetime, days: int) -> dt.datetime:

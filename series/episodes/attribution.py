@@ -316,12 +316,12 @@ def purge_identified_events(session: Session, now: dt.datetime) -> int:
     Partner figures read the anonymous per-day totals only, counted when the event happened:
     they stay the same.
     """
-    deleted = session.execute(
-        sa.delete(HotspotEvent).where(HotspotEvent.at < retention.cutoff(now, EVENT_RETENTION_DAYS))
-    ).rowcount  # type: ignore[attr-defined]
-    session.flush()
-    logger.info("attribution retention: %d identified events deleted", deleted)
-    return int(deleted or 0)
+    return retention.delete_rows(
+        session,
+        sa.delete(HotspotEvent).where(
+            HotspotEvent.at < retention.cutoff(now, EVENT_RETENTION_DAYS)
+        ),
+    )
 
 
 retention.register(
